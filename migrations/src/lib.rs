@@ -1,0 +1,15 @@
+//! Tessera's schema. Every change is a new migration; the same migrations build the same
+//! schema on SQLite and PostgreSQL. Times are Unix seconds (BIGINT) on both.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_init;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_init::Migration)]
+    }
+}

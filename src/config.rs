@@ -1,0 +1,299 @@
+//! One Config: defaults < tessera.toml < TESSERA_* environment < command-line flags.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::keys::Alg;
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/tessera.db?mode=rwc";
+
+/// Settings given on the command line or in the environment (clap reads both; flags win).
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct Overrides {
+    /// TOML configuration file [default: tessera.toml when it exists]
+    #[arg(long, global = true, env = "TESSERA_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Public base URL of this provider, e.g. https://id.example.com
+    #[arg(long, global = true, env = "TESSERA_ISSUER")]
+    pub issuer: Option<String>,
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, global = true, env = "TESSERA_BIND")]
+    pub bind: Option<String>,
+    /// sqlite://path?mode=rwc or postgres://user@host/db
+    #[arg(long, global = true, env = "TESSERA_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Directory holding master.key when TESSERA_MASTER_KEY is unset [default: keys]
+    #[arg(long, global = true, env = "TESSERA_KEYS_DIR")]
+    pub keys_dir: Option<PathBuf>,
+    /// Key-encryption key (32 bytes, hex or base64url); environment only, never a flag
+    #[arg(skip)]
+    pub master_key: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    issuer: Option<String>,
+    bind: Option<String>,
+    database_url: Option<String>,
+    keys_dir: Option<PathBuf>,
+    master_key: Option<String>,
+    access_token_ttl: Option<i64>,
+    id_token_ttl: Option<i64>,
+    session_ttl: Option<i64>,
+    access_token_alg: Option<String>,
+    key_reload_interval: Option<u64>,
+    jwks_max_age: Option<i64>,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub issuer: String,
+    pub bind: SocketAddr,
+    pub database_url: String,
+    pub keys_dir: PathBuf,
+    pub master_key: Option<String>,
+    /// Seconds.
+    pub access_token_ttl: i64,
+    pub id_token_ttl: i64,
+    pub session_ttl: i64,
+    pub code_ttl: i64,
+    pub interaction_ttl: i64,
+    pub access_token_alg: Alg,
+    /// Seconds between keyring reloads from the database.
+    pub key_reload_interval: u64,
+    /// Cache-Control max-age of the JWKS, in seconds.
+    pub jwks_max_age: i64,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("issuer", &self.issuer)
+            .field("bind", &self.bind)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("keys_dir", &self.keys_dir)
+            .field(
+                "master_key",
+                &self.master_key.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    pub fn load(overrides: &Overrides) -> Result<Self, String> {
+        let file = read_file(overrides.config.as_deref())?;
+        let env_or = |name: &str, file_value: Option<i64>| -> Result<Option<i64>, String> {
+            match std::env::var(name) {
+                Ok(v) => v
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| format!("{name} must be a whole number of seconds, got '{v}'")),
+                Err(_) => Ok(file_value),
+            }
+        };
+        let bind_text = overrides
+            .bind
+            .clone()
+            .or(file.bind)
+            .unwrap_or_else(|| DEFAULT_BIND.into());
+        let bind: SocketAddr = bind_text.parse().map_err(|_| {
+            format!("bind address '{bind_text}' is not host:port (e.g. 127.0.0.1:8080)")
+        })?;
+        let issuer = match overrides.issuer.clone().or(file.issuer) {
+            Some(issuer) => parse_issuer(&issuer)?,
+            None => default_issuer(bind),
+        };
+        let database_url = overrides
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        check_database_url(&database_url)?;
+        let access_token_alg = match std::env::var("TESSERA_ACCESS_TOKEN_ALG")
+            .ok()
+            .or(file.access_token_alg)
+        {
+            Some(alg) => alg.parse().map_err(|e| format!("access_token_alg: {e}"))?,
+            None => Alg::ES256,
+        };
+        let config = Self {
+            issuer,
+            bind,
+            database_url,
+            keys_dir: overrides
+                .keys_dir
+                .clone()
+                .or(file.keys_dir)
+                .unwrap_or_else(|| "keys".into()),
+            master_key: overrides
+                .master_key
+                .clone()
+                .or_else(|| std::env::var("TESSERA_MASTER_KEY").ok())
+                .or(file.master_key),
+            access_token_ttl: env_or("TESSERA_ACCESS_TOKEN_TTL", file.access_token_ttl)?
+                .unwrap_or(300),
+            id_token_ttl: env_or("TESSERA_ID_TOKEN_TTL", file.id_token_ttl)?.unwrap_or(3600),
+            session_ttl: env_or("TESSERA_SESSION_TTL", file.session_ttl)?.unwrap_or(14 * 24 * 3600),
+            code_ttl: 60,
+            interaction_ttl: 30 * 60,
+            access_token_alg,
+            key_reload_interval: file.key_reload_interval.unwrap_or(10),
+            jwks_max_age: file.jwks_max_age.unwrap_or(300),
+        };
+        for (name, value) in [
+            ("access_token_ttl", config.access_token_ttl),
+            ("id_token_ttl", config.id_token_ttl),
+            ("session_ttl", config.session_ttl),
+            ("jwks_max_age", config.jwks_max_age),
+        ] {
+            if value <= 0 {
+                return Err(format!(
+                    "{name} must be a positive number of seconds, got {value}"
+                ));
+            }
+        }
+        Ok(config)
+    }
+
+    pub fn master_key_path(&self) -> PathBuf {
+        self.keys_dir.join("master.key")
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+
+    /// An endpoint URL under the issuer.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+}
+
+fn read_file(path: Option<&Path>) -> Result<FileConfig, String> {
+    let (path, required) = match path {
+        Some(p) => (p.to_path_buf(), true),
+        None => (PathBuf::from("tessera.toml"), false),
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message()))
+        }
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(FileConfig::default())
+        }
+        Err(e) => Err(format!("cannot read config file {}: {e}", path.display())),
+    }
+}
+
+/// The issuer is compared byte for byte by relying parties: no query, no fragment, no
+/// trailing slash.
+pub fn parse_issuer(text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("issuer '{text}' is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!(
+            "issuer '{text}' must be an http(s) URL with a host"
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("issuer '{text}' must not have a query or fragment"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+fn default_issuer(bind: SocketAddr) -> String {
+    let host = if bind.ip().is_unspecified() {
+        "localhost".to_string()
+    } else {
+        bind.ip().to_string()
+    };
+    format!("http://{host}:{}", bind.port())
+}
+
+fn check_database_url(url: &str) -> Result<(), String> {
+    if ["sqlite:", "postgres://", "postgresql://"]
+        .iter()
+        .any(|p| url.starts_with(p))
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "database URL '{}' must start with sqlite: or postgres://",
+            redact_url(url)
+        ))
+    }
+}
+
+/// Hides a password in a database URL before it is printed.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("<redacted>"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuer_rules() {
+        assert_eq!(
+            parse_issuer("https://id.example.com/").unwrap(),
+            "https://id.example.com"
+        );
+        assert_eq!(
+            parse_issuer("http://127.0.0.1:8080").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert!(parse_issuer("ftp://x").is_err());
+        assert!(parse_issuer("https://x/?a=b").is_err());
+        assert!(parse_issuer("not a url").is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        assert_eq!(
+            redact_url("postgres://u:pw@h/db"),
+            "postgres://u:%3Credacted%3E@h/db"
+        );
+        assert!(check_database_url("mysql://x").is_err());
+    }
+
+    #[test]
+    fn file_then_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::write(
+            &path,
+            "issuer = \"https://from-file.example\"\nbind = \"127.0.0.1:9000\"\n",
+        )
+        .unwrap();
+        let mut overrides = Overrides {
+            config: Some(path.clone()),
+            ..Default::default()
+        };
+        let config = Config::load(&overrides).unwrap();
+        assert_eq!(config.issuer, "https://from-file.example");
+        assert_eq!(config.bind.port(), 9000);
+        overrides.issuer = Some("https://from-flag.example".into());
+        assert_eq!(
+            Config::load(&overrides).unwrap().issuer,
+            "https://from-flag.example"
+        );
+        std::fs::write(&path, "isuer = \"typo\"\n").unwrap();
+        assert!(
+            Config::load(&overrides)
+                .unwrap_err()
+                .contains("unknown field")
+        );
+    }
+}

@@ -1,0 +1,57 @@
+//! OpenID Provider metadata (OIDC Discovery 1.0 §3) and RFC 8414 metadata. Lists only what
+//! Tessera really does.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use serde_json::{Value, json};
+
+use crate::oauth::scope;
+use crate::state::AppState;
+
+pub async fn openid_configuration(state: web::Data<AppState>) -> HttpResponse {
+    respond(metadata(&state))
+}
+
+pub async fn oauth_metadata(state: web::Data<AppState>) -> HttpResponse {
+    respond(metadata(&state))
+}
+
+fn respond(body: Value) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .json(body)
+}
+
+fn metadata(state: &AppState) -> Value {
+    let config = &state.config;
+    let algs: Vec<&str> = state
+        .keys
+        .snapshot()
+        .map(|k| k.signing_algs().into_iter().map(|a| a.as_str()).collect())
+        .unwrap_or_default();
+    json!({
+        "issuer": config.issuer,
+        "authorization_endpoint": config.url("/authorize"),
+        "token_endpoint": config.url("/token"),
+        "userinfo_endpoint": config.url("/userinfo"),
+        "jwks_uri": config.url("/.well-known/jwks.json"),
+        "scopes_supported": scope::SUPPORTED,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "grant_types_supported": ["authorization_code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": algs,
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "prompt_values_supported": ["none", "login", "consent"],
+        "claims_supported": [
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "amr", "azp", "at_hash",
+            "name", "preferred_username", "updated_at", "email", "email_verified"
+        ],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "authorization_response_iss_parameter_supported": true,
+    })
+}

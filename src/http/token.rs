@@ -1,0 +1,26 @@
+//! POST /token.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::form_params;
+use crate::error::OAuthError;
+use crate::oauth;
+use crate::state::AppState;
+
+pub async fn token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
+    let params = form_params(&req, &body)?;
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or("invalid"));
+    let response = oauth::token::token(&state, authorization, params).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(response))
+}

@@ -1,0 +1,399 @@
+//! The `tessera` command: serve, migrate, and the operator commands for clients and users.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+use tessera::admin::{self, ClientSpec};
+use tessera::config::{Config, Overrides};
+use tessera::keys::Alg;
+use tessera::oauth::client::{AuthMethod, Client, GrantType};
+use tessera::state::Clock;
+use tessera::store::{Store, User};
+
+#[derive(Parser)]
+#[command(
+    name = "tessera",
+    version,
+    about = "An OpenID Connect identity provider"
+)]
+struct Cli {
+    #[command(flatten)]
+    overrides: Overrides,
+    /// Print machine-readable JSON
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the provider
+    Serve {
+        /// Create (once) a demo client and user and print how to sign in with them
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create or update the database schema
+    Migrate,
+    /// Manage relying-party clients
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage users
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Register a client; prints its id and (once) its secret
+    Create(CreateClient),
+    List,
+    Show {
+        id: String,
+    },
+    Delete {
+        id: String,
+    },
+}
+
+#[derive(Args)]
+struct CreateClient {
+    #[arg(long)]
+    name: String,
+    /// Client id [default: generated]
+    #[arg(long)]
+    id: Option<String>,
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+    #[arg(long = "post-logout-redirect-uri")]
+    post_logout_redirect_uris: Vec<String>,
+    /// A public client (no secret; PKCE required); same as --auth-method none
+    #[arg(long)]
+    public: bool,
+    /// client_secret_basic (default), client_secret_post or none
+    #[arg(long)]
+    auth_method: Option<AuthMethod>,
+    /// authorization_code (default), refresh_token, client_credentials
+    #[arg(long = "grant")]
+    grants: Vec<GrantType>,
+    /// Scopes the client may request [default: all supported]
+    #[arg(long = "scope")]
+    scopes: Vec<String>,
+    #[arg(long, default_value = "RS256")]
+    id_token_alg: Alg,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from standard input
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Replace a user's password (read from standard input)
+    SetPassword {
+        username: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Stop a user from signing in and end all their sessions
+    Disable {
+        username: String,
+    },
+    /// Let a disabled user sign in again
+    Enable {
+        username: String,
+    },
+    List,
+}
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("tessera: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let config = Config::load(&cli.overrides)?;
+    let now = Clock::System.now();
+    match cli.command {
+        Command::Serve { demo } => serve(config, demo, cli.json).await,
+        Command::Migrate => {
+            tessera::open_store(&config).await?;
+            print(
+                cli.json,
+                json!({"migrated": true}),
+                "database is up to date",
+            );
+            Ok(())
+        }
+        Command::Client(command) => {
+            client_command(&tessera::open_store(&config).await?, command, cli.json, now).await
+        }
+        Command::User(command) => {
+            user_command(&tessera::open_store(&config).await?, command, cli.json, now).await
+        }
+    }
+}
+
+async fn serve(config: Config, demo: bool, json_output: bool) -> Result<(), String> {
+    let listener =
+        TcpListener::bind(config.bind).map_err(|e| format!("cannot bind {}: {e}", config.bind))?;
+    let state = tessera::prepare(config, Clock::System).await?;
+    let demo = if demo {
+        Some(admin::ensure_demo(&state.store, &state.master, state.now()).await?)
+    } else {
+        None
+    };
+    let issuer = state.config.issuer.clone();
+    let server = tessera::serve(state, listener)?;
+    tracing::info!(%issuer, "Tessera is serving");
+    if let Some(demo) = demo {
+        print_demo(&issuer, &demo, json_output);
+    }
+    server.await.map_err(|e| format!("server stopped: {e}"))
+}
+
+fn print_demo(issuer: &str, demo: &admin::Demo, json_output: bool) {
+    let authorize_url = format!(
+        "{issuer}/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid%20profile%20email&state=demo-state&nonce=demo-nonce",
+        admin::DEMO_CLIENT_ID,
+        url::form_urlencoded::byte_serialize(admin::DEMO_REDIRECT_URI.as_bytes())
+            .collect::<String>(),
+    );
+    let value = json!({
+        "issuer": issuer,
+        "client_id": admin::DEMO_CLIENT_ID,
+        "client_secret": demo.client_secret,
+        "redirect_uri": admin::DEMO_REDIRECT_URI,
+        "username": admin::DEMO_USERNAME,
+        "password": demo.password,
+        "authorize_url": authorize_url,
+    });
+    let text = format!(
+        "\nTessera demo is ready.\n\n  Issuer:         {issuer}\n  Discovery:      {issuer}/.well-known/openid-configuration\n  Client ID:      {cid}\n  Client secret:  {secret}\n  Redirect URI:   {redirect}\n  User:           {user} / {password}\n\nSign in from a browser (you land on the redirect URI with ?code=…):\n  {authorize_url}\n\nPostman (Authorization tab → OAuth 2.0 → Get New Access Token):\n  Grant type:        Authorization Code (With PKCE)\n  Callback URL:      {postman}  (tick \"Authorize using browser\" for {postman_browser})\n  Auth URL:          {issuer}/authorize\n  Access Token URL:  {issuer}/token\n  Client ID:         {cid}\n  Client Secret:     {secret}\n  Code Challenge:    SHA-256\n  Scope:             openid profile email\n  Client Auth:       Send as Basic Auth header\n",
+        cid = admin::DEMO_CLIENT_ID,
+        secret = demo.client_secret,
+        redirect = admin::DEMO_REDIRECT_URI,
+        user = admin::DEMO_USERNAME,
+        password = demo.password,
+        postman = admin::POSTMAN_CALLBACKS[0],
+        postman_browser = admin::POSTMAN_CALLBACKS[1],
+    );
+    print(json_output, value, &text);
+}
+
+fn print(json_output: bool, value: serde_json::Value, text: &str) {
+    if json_output {
+        println!("{value}");
+    } else {
+        println!("{text}");
+    }
+}
+
+async fn client_command(
+    store: &Store,
+    command: ClientCommand,
+    json_output: bool,
+    now: i64,
+) -> Result<(), String> {
+    match command {
+        ClientCommand::Create(args) => {
+            let auth_method = match (args.public, args.auth_method) {
+                (true, Some(m)) if m != AuthMethod::None => {
+                    return Err("--public conflicts with --auth-method".into());
+                }
+                (true, _) => AuthMethod::None,
+                (false, m) => m.unwrap_or(AuthMethod::ClientSecretBasic),
+            };
+            let spec = ClientSpec {
+                id: args.id,
+                name: args.name,
+                redirect_uris: args.redirect_uris,
+                post_logout_redirect_uris: args.post_logout_redirect_uris,
+                auth_method,
+                grant_types: args.grants,
+                scopes: args.scopes,
+                id_token_alg: args.id_token_alg,
+                secret: None,
+            };
+            let (client, secret) = admin::create_client(store, spec, now).await?;
+            let text = match &secret {
+                Some(s) => format!(
+                    "client_id:     {}\nclient_secret: {s}\n(the secret is shown only now; store it safely)",
+                    client.id
+                ),
+                None => format!(
+                    "client_id: {}\n(public client: no secret; use PKCE S256)",
+                    client.id
+                ),
+            };
+            print(
+                json_output,
+                json!({"client_id": client.id, "client_secret": secret}),
+                &text,
+            );
+        }
+        ClientCommand::List => {
+            let clients = store.list_clients().await.map_err(|e| e.to_string())?;
+            let text = clients
+                .iter()
+                .map(client_line)
+                .collect::<Vec<_>>()
+                .join("\n");
+            print(
+                json_output,
+                json!(clients),
+                if clients.is_empty() {
+                    "no clients"
+                } else {
+                    &text
+                },
+            );
+        }
+        ClientCommand::Show { id } => {
+            let client = store
+                .find_client(&id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or(format!("no client '{id}'"))?;
+            let value = json!(client);
+            print(
+                json_output,
+                value.clone(),
+                &serde_json::to_string_pretty(&value).unwrap_or_default(),
+            );
+        }
+        ClientCommand::Delete { id } => {
+            if !store.delete_client(&id).await.map_err(|e| e.to_string())? {
+                return Err(format!("no client '{id}'"));
+            }
+            print(
+                json_output,
+                json!({"deleted": id}),
+                &format!("deleted client {id}"),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn client_line(c: &Client) -> String {
+    format!(
+        "{}\t{}\t{}\t{}",
+        c.id,
+        c.name,
+        c.auth_method,
+        c.redirect_uris.join(" ")
+    )
+}
+
+fn read_password() -> Result<String, String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .take(4096)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    Ok(text.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+fn user_json(u: &User) -> serde_json::Value {
+    json!({"id": u.id, "username": u.username, "email": u.email, "name": u.name, "disabled": u.disabled, "created_at": u.created_at})
+}
+
+async fn user_command(
+    store: &Store,
+    command: UserCommand,
+    json_output: bool,
+    now: i64,
+) -> Result<(), String> {
+    match command {
+        UserCommand::Create {
+            username,
+            email,
+            name,
+            ..
+        } => {
+            let password = read_password()?;
+            let user = admin::create_user(store, &username, email, name, &password, now).await?;
+            print(
+                json_output,
+                user_json(&user),
+                &format!("created user {} (sub {})", user.username, user.id),
+            );
+        }
+        UserCommand::SetPassword { username, .. } => {
+            let password = read_password()?;
+            admin::set_password(store, &username, &password, now).await?;
+            print(
+                json_output,
+                json!({"username": username, "password_changed": true}),
+                &format!("password changed for {username}"),
+            );
+        }
+        UserCommand::Disable { username } => {
+            let ended = admin::set_disabled(store, &username, true, now).await?;
+            let text = format!("disabled {username}; ended {ended} session(s)");
+            print(
+                json_output,
+                json!({"username": username, "disabled": true, "sessions_ended": ended}),
+                &text,
+            );
+        }
+        UserCommand::Enable { username } => {
+            admin::set_disabled(store, &username, false, now).await?;
+            print(
+                json_output,
+                json!({"username": username, "disabled": false}),
+                &format!("enabled {username}"),
+            );
+        }
+        UserCommand::List => {
+            let users = store.list_users().await.map_err(|e| e.to_string())?;
+            let text = users
+                .iter()
+                .map(|u| {
+                    format!(
+                        "{}\t{}\t{}{}",
+                        u.username,
+                        u.id,
+                        u.email.as_deref().unwrap_or("-"),
+                        if u.disabled { "\tdisabled" } else { "" }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let value = json!(users.iter().map(user_json).collect::<Vec<_>>());
+            print(
+                json_output,
+                value,
+                if users.is_empty() { "no users" } else { &text },
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! Protocol rules with no HTTP framework in them.
+
+pub mod authorize;
+pub mod client;
+pub mod client_auth;
+pub mod flow;
+pub mod issue;
+pub mod pkce;
+pub mod scope;
+pub mod token;
+pub mod userinfo;

@@ -1,0 +1,181 @@
+//! sea-orm entities, one module per table (see migrations/ for the schema).
+
+macro_rules! no_relations {
+    () => {
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+        impl ActiveModelBehavior for ActiveModel {}
+    };
+}
+
+pub mod client {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "clients")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub name: String,
+        pub secret_hash: Option<String>,
+        pub redirect_uris: String,
+        pub post_logout_redirect_uris: String,
+        pub auth_method: String,
+        pub grant_types: String,
+        pub scopes: String,
+        pub id_token_alg: String,
+        pub created_at: i64,
+    }
+    no_relations!();
+}
+
+pub mod user {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "users")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub username: String,
+        pub email: Option<String>,
+        pub name: Option<String>,
+        pub password_hash: String,
+        pub disabled: bool,
+        pub password_changed_at: i64,
+        pub created_at: i64,
+    }
+    no_relations!();
+}
+
+pub mod session {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "sessions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub token_hash: String,
+        pub user_id: String,
+        pub user_agent: Option<String>,
+        pub ip: Option<String>,
+        pub amr: String,
+        pub auth_time: i64,
+        pub created_at: i64,
+        pub last_seen_at: i64,
+        pub expires_at: i64,
+        pub ended_at: Option<i64>,
+    }
+    no_relations!();
+}
+
+pub mod interaction {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "interactions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub client_id: String,
+        pub request: String,
+        pub session_id: Option<String>,
+        pub login_at: Option<i64>,
+        pub created_at: i64,
+        pub expires_at: i64,
+        pub completed_at: Option<i64>,
+    }
+    no_relations!();
+}
+
+pub mod consent {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "consents")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub client_id: String,
+        pub scopes: String,
+        pub granted_at: i64,
+    }
+    no_relations!();
+}
+
+pub mod grant {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "grants")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub user_id: Option<String>,
+        pub client_id: String,
+        pub session_id: Option<String>,
+        pub scope: String,
+        pub auth_time: Option<i64>,
+        pub created_at: i64,
+        pub revoked_at: Option<i64>,
+    }
+    no_relations!();
+}
+
+pub mod auth_code {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "auth_codes")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub code_hash: String,
+        pub grant_id: String,
+        pub client_id: String,
+        pub redirect_uri: String,
+        pub nonce: Option<String>,
+        pub code_challenge: Option<String>,
+        pub created_at: i64,
+        pub expires_at: i64,
+        pub used_at: Option<i64>,
+    }
+    no_relations!();
+}
+
+pub mod issued_token {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "issued_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub jti: String,
+        pub grant_id: String,
+        pub kind: String,
+        pub kid: String,
+        pub expires_at: i64,
+        pub revoked_at: Option<i64>,
+    }
+    no_relations!();
+}
+
+pub mod signing_key {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "signing_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub kid: String,
+        pub alg: String,
+        pub state: String,
+        pub sealed_private_key: String,
+        pub public_jwk: String,
+        pub created_at: i64,
+        pub activates_at: i64,
+        pub retired_at: Option<i64>,
+    }
+    no_relations!();
+}

@@ -1,0 +1,74 @@
+//! The claims of the tokens Tessera signs.
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::User;
+
+/// OIDC Core §2 and §3.1.3.6.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct IdTokenClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub azp: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub auth_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    pub sid: String,
+    pub amr: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_hash: Option<String>,
+    #[serde(flatten)]
+    pub user: UserClaims,
+}
+
+/// RFC 9068 §2.2.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct AccessTokenClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub client_id: String,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+/// Claims about the user that the granted scopes release (OIDC Core §5.4).
+#[derive(Serialize, Deserialize, Debug, Default, PartialEq)]
+pub struct UserClaims {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+}
+
+impl UserClaims {
+    pub fn for_scopes(user: &User, scopes: &[&str]) -> Self {
+        let mut claims = Self::default();
+        if scopes.contains(&"profile") {
+            claims.name = user.name.clone();
+            claims.preferred_username = Some(user.username.clone());
+            claims.updated_at = Some(user.password_changed_at.max(user.created_at));
+        }
+        if scopes.contains(&"email") && user.email.is_some() {
+            claims.email = user.email.clone();
+            // Operators enter addresses; Tessera has not proven the user controls them.
+            claims.email_verified = Some(false);
+        }
+        claims
+    }
+}
