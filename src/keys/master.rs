@@ -91,7 +91,7 @@ impl MasterKey {
         let mut buffer = Zeroizing::new(ciphertext.to_vec());
         let plain_len = self
             .aead()
-            .open_in_place(nonce, Aad::from(kid.as_bytes()), &mut *buffer)
+            .open_in_place(nonce, Aad::from(kid.as_bytes()), &mut buffer)
             .map_err(|_| format!("cannot decrypt key {kid}: wrong master key or tampered row"))?
             .len();
         buffer.truncate(plain_len);

@@ -336,7 +336,8 @@ pub fn decide(
         s.fresh
             || !(req.prompt.login
                 || s.hint_mismatch
-                || req.max_age.is_some_and(|max| now - s.auth_time > max))
+                // max_age=0 means "authenticate now", like prompt=login (OIDC Core §3.1.2.1).
+                || req.max_age.is_some_and(|max| max == 0 || now - s.auth_time > max))
     });
     if !authenticated {
         return if req.prompt.none {

@@ -1,0 +1,196 @@
+//! The operator CLI, run as a separate process against the same database as a live server.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::helpers::{PASSWORD, REDIRECT, spawn_app};
+
+fn tessera(
+    app: &crate::helpers::TestApp,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> (bool, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .env("TESSERA_DATABASE_URL", &app.db_url)
+        .env("TESSERA_MASTER_KEY", &app.master_key)
+        .env("TESSERA_ISSUER", &app.base)
+        .env_remove("TESSERA_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[actix_web::test]
+async fn clients_and_users_created_by_the_cli_work_on_the_running_server() {
+    let app = spawn_app().await;
+    let (ok, out, err) = tessera(
+        &app,
+        &[
+            "client",
+            "create",
+            "--name",
+            "CLI App",
+            "--redirect-uri",
+            REDIRECT,
+            "--json",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let created: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(secret.len(), 43);
+
+    let (ok, out, err) = tessera(
+        &app,
+        &[
+            "user",
+            "create",
+            "--username",
+            "bob",
+            "--email",
+            "bob@example.com",
+            "--password-stdin",
+            "--json",
+        ],
+        Some("bob's long password\n"),
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()["username"],
+        "bob"
+    );
+
+    let (ok, out, _) = tessera(&app, &["client", "list", "--json"], None);
+    assert!(ok);
+    let clients: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        clients
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == id.as_str())
+    );
+    assert!(
+        !out.contains(&secret) && !out.contains("secret_hash"),
+        "list never shows secrets"
+    );
+    let (ok, out, _) = tessera(&app, &["client", "show", &id, "--json"], None);
+    assert!(ok && out.contains("CLI App"));
+
+    // The running server uses the new client at once.
+    let url = app.authorize_url(&[("client_id", &id)]);
+    let first = app.browser.get(&url).send().await.unwrap();
+    assert!(crate::helpers::location(&first).starts_with("/login"));
+    let back = app.sign_in(&app.browser, &url, PASSWORD).await;
+    let code = crate::helpers::param(&back, "code").unwrap();
+    let response = app
+        .rp_http
+        .post(app.url("/token"))
+        .basic_auth(&id, Some(&secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let (ok, _, _) = tessera(&app, &["client", "delete", &id], None);
+    assert!(ok);
+    let gone = app.browser.get(&url).send().await.unwrap();
+    assert_eq!(gone.status(), 400, "a deleted client is unknown at once");
+
+    let (ok, _, err) = tessera(
+        &app,
+        &["user", "create", "--username", "bob", "--password-stdin"],
+        Some("another password\n"),
+    );
+    assert!(!ok && err.contains("already exists"), "{err}");
+    let (ok, _, err) = tessera(
+        &app,
+        &["user", "set-password", "bob", "--password-stdin"],
+        Some("short\n"),
+    );
+    assert!(!ok && err.contains("at least"), "{err}");
+    let (ok, out, _) = tessera(&app, &["user", "disable", "alice", "--json"], None);
+    assert!(ok && out.contains("\"disabled\":true"), "{out}");
+    let (ok, out, _) = tessera(&app, &["user", "list"], None);
+    assert!(ok && out.contains("alice") && out.contains("disabled"));
+}
+
+#[actix_web::test]
+async fn bad_configuration_fails_with_one_clear_line() {
+    let app = spawn_app().await;
+    let cases: &[(&[&str], &str)] = &[
+        (&["serve", "--issuer", "not a url"], "issuer"),
+        (&["serve", "--bind", "nowhere"], "bind address"),
+        (
+            &[
+                "serve",
+                "--database-url",
+                "postgres://postgres@127.0.0.1:1/none",
+            ],
+            "cannot open database",
+        ),
+        (&["serve", "--database-url", "mysql://x"], "must start with"),
+        (
+            &["migrate", "--config", "/nonexistent/tessera.toml"],
+            "cannot read config file",
+        ),
+        (
+            &[
+                "client",
+                "create",
+                "--name",
+                "x",
+                "--redirect-uri",
+                "http://evil.example/cb",
+            ],
+            "https",
+        ),
+        (
+            &[
+                "client",
+                "create",
+                "--name",
+                "x",
+                "--redirect-uri",
+                REDIRECT,
+                "--auth-method",
+                "private_key_jwt",
+            ],
+            "unknown value",
+        ),
+    ];
+    for (args, expected) in cases {
+        let (ok, _, err) = tessera(&app, args, None);
+        assert!(!ok, "{args:?} should fail");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+            "{err}"
+        );
+    }
+}

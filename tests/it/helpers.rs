@@ -1,0 +1,246 @@
+use std::net::TcpListener;
+
+use openidconnect::reqwest;
+use tessera::admin::{self, ClientSpec};
+use tessera::config::{Config, Overrides};
+use tessera::keys::Alg;
+use tessera::oauth::client::{AuthMethod, GrantType};
+use tessera::state::{AppState, Clock};
+
+pub const PASSWORD: &str = "correct horse battery";
+pub const REDIRECT: &str = "http://localhost:9999/callback";
+
+pub struct TestApp {
+    pub base: String,
+    pub state: actix_web::web::Data<AppState>,
+    /// A browser: cookie jar, no redirects followed.
+    pub browser: reqwest::Client,
+    /// The relying party's HTTP client (no cookies, no redirects).
+    pub rp_http: reqwest::Client,
+    pub confidential: (String, String),
+    pub post_client: (String, String),
+    pub public_client: String,
+    pub db_url: String,
+    pub master_key: String,
+    _dir: tempfile::TempDir,
+}
+
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let db_url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("tessera.db").display()
+    );
+    let master_key = "7f".repeat(32);
+    let overrides = Overrides {
+        issuer: Some(base.clone()),
+        bind: Some(format!("127.0.0.1:{port}")),
+        database_url: Some(db_url.clone()),
+        keys_dir: Some(dir.path().join("keys")),
+        master_key: Some(master_key.clone()),
+        ..Default::default()
+    };
+    let config = Config::load(&overrides).unwrap();
+    let state = tessera::prepare(config, Clock::System).await.unwrap();
+    let now = state.now();
+    let store = &state.store;
+    let spec = |name: &str, method: AuthMethod, alg: Alg| ClientSpec {
+        id: None,
+        name: name.into(),
+        redirect_uris: vec![REDIRECT.into()],
+        post_logout_redirect_uris: vec![],
+        auth_method: method,
+        grant_types: vec![GrantType::AuthorizationCode],
+        scopes: vec![],
+        id_token_alg: alg,
+        secret: None,
+    };
+    let (c, s) = admin::create_client(
+        store,
+        spec("Test App", AuthMethod::ClientSecretBasic, Alg::RS256),
+        now,
+    )
+    .await
+    .unwrap();
+    let confidential = (c.id, s.unwrap());
+    let (c, s) = admin::create_client(
+        store,
+        spec("Post App", AuthMethod::ClientSecretPost, Alg::ES256),
+        now,
+    )
+    .await
+    .unwrap();
+    let post_client = (c.id, s.unwrap());
+    let (c, _) = admin::create_client(store, spec("SPA", AuthMethod::None, Alg::RS256), now)
+        .await
+        .unwrap();
+    admin::create_user(
+        store,
+        "alice",
+        Some("alice@example.com".into()),
+        Some("Alice Liddell".into()),
+        PASSWORD,
+        now,
+    )
+    .await
+    .unwrap();
+    let server = tessera::serve(state.clone(), listener).unwrap();
+    actix_web::rt::spawn(server);
+    TestApp {
+        base,
+        state,
+        browser: browser(),
+        rp_http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        confidential,
+        post_client,
+        public_client: c.id,
+        db_url,
+        master_key,
+        _dir: dir,
+    }
+}
+
+/// The value of a hidden form field in an HTML page.
+pub fn field(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}
+
+pub fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("no Location on a {} response", response.status()))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A query or fragment parameter of a URL.
+pub fn param(url: &str, name: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).unwrap();
+    let from_query = parsed
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned());
+    from_query.or_else(|| {
+        let fragment = parsed.fragment()?;
+        url::form_urlencoded::parse(fragment.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    })
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Follows an authorize URL as a person would: signs in with `password` and approves
+    /// consent when asked. Returns the final redirect to the client.
+    pub async fn sign_in(
+        &self,
+        browser: &reqwest::Client,
+        authorize_url: &str,
+        password: &str,
+    ) -> String {
+        let mut response = browser.get(authorize_url).send().await.unwrap();
+        loop {
+            assert!(
+                response.status().is_redirection(),
+                "expected a redirect, got {}: {}",
+                response.status(),
+                response.text().await.unwrap()
+            );
+            let next = location(&response);
+            if next.starts_with(REDIRECT) {
+                return next;
+            }
+            assert!(next.starts_with('/'), "unexpected redirect to {next}");
+            let page = browser.get(self.url(&next)).send().await.unwrap();
+            assert_eq!(page.status(), 200, "{next}");
+            let html = page.text().await.unwrap();
+            let csrf = field(&html, "csrf").expect("csrf field");
+            let interaction = field(&html, "interaction").expect("interaction field");
+            response = if next.starts_with("/login") {
+                let form = [
+                    ("csrf", csrf.as_str()),
+                    ("interaction", &interaction),
+                    ("username", "alice"),
+                    ("password", password),
+                ];
+                browser
+                    .post(self.url("/login"))
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap()
+            } else {
+                let form = [
+                    ("csrf", csrf.as_str()),
+                    ("interaction", &interaction),
+                    ("decision", "approve"),
+                ];
+                browser
+                    .post(self.url("/consent"))
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap()
+            };
+        }
+    }
+
+    /// A plain authorize URL for the confidential client.
+    pub fn authorize_url(&self, extra: &[(&str, &str)]) -> String {
+        let mut pairs: Vec<(&str, &str)> = vec![
+            ("response_type", "code"),
+            ("client_id", &self.confidential.0),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid profile email"),
+            ("state", "st-1"),
+            ("nonce", "n-1"),
+        ];
+        for (k, v) in extra {
+            pairs.retain(|(name, _)| name != k);
+            pairs.push((k, v));
+        }
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        self.url(&format!("/authorize?{query}"))
+    }
+
+    /// Exchanges a code for the confidential client with a raw request.
+    pub async fn redeem(&self, code: &str, extra: &[(&str, &str)]) -> reqwest::Response {
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+        ];
+        form.extend_from_slice(extra);
+        self.rp_http
+            .post(self.url("/token"))
+            .basic_auth(&self.confidential.0, Some(&self.confidential.1))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+}
