@@ -21,6 +21,33 @@ pub struct ClientSpec {
     pub id_token_alg: Alg,
     /// Use this secret instead of generating one (the demo client's is derived).
     pub secret: Option<String>,
+    pub audience: Option<String>,
+    pub access_token_ttl: Option<i64>,
+    pub id_token_ttl: Option<i64>,
+    pub refresh_token_ttl: Option<i64>,
+    pub backchannel_logout_uri: Option<String>,
+}
+
+impl ClientSpec {
+    /// A confidential client with the defaults of `tessera client create`.
+    pub fn new(name: &str, redirect_uris: Vec<String>) -> Self {
+        Self {
+            id: None,
+            name: name.to_owned(),
+            redirect_uris,
+            post_logout_redirect_uris: vec![],
+            auth_method: AuthMethod::ClientSecretBasic,
+            grant_types: vec![],
+            scopes: vec![],
+            id_token_alg: Alg::RS256,
+            secret: None,
+            audience: None,
+            access_token_ttl: None,
+            id_token_ttl: None,
+            refresh_token_ttl: None,
+            backchannel_logout_uri: None,
+        }
+    }
 }
 
 /// Registers a client; returns it and, for confidential clients, the secret (shown once).
@@ -60,14 +87,21 @@ pub async fn create_client(
     } else {
         spec.scopes.clone()
     };
-    if let Some(unknown) = scopes
-        .iter()
-        .find(|s| !scope::SUPPORTED.contains(&s.as_str()))
-    {
-        return Err(format!(
-            "unknown scope '{unknown}' (supported: {})",
-            scope::SUPPORTED.join(", ")
-        ));
+    // Besides the OIDC scopes, a client may be allowed API scopes of the operator's choosing.
+    scope::Scope::parse(&scopes.join(" ")).map_err(|e| format!("--scope: {e}"))?;
+    for (name, ttl) in [
+        ("access token", spec.access_token_ttl),
+        ("id_token", spec.id_token_ttl),
+        ("refresh token", spec.refresh_token_ttl),
+    ] {
+        if ttl.is_some_and(|t| t <= 0) {
+            return Err(format!(
+                "the {name} lifetime must be a positive number of seconds"
+            ));
+        }
+    }
+    if let Some(uri) = &spec.backchannel_logout_uri {
+        check_redirect_uri(uri).map_err(|e| format!("back-channel logout URI: {e}"))?;
     }
     if store
         .find_client(&id)
@@ -88,6 +122,11 @@ pub async fn create_client(
         grant_types: grants,
         scopes,
         id_token_alg: spec.id_token_alg,
+        audience: spec.audience,
+        access_token_ttl: spec.access_token_ttl,
+        id_token_ttl: spec.id_token_ttl,
+        refresh_token_ttl: spec.refresh_token_ttl,
+        backchannel_logout_uri: spec.backchannel_logout_uri,
     };
     let client = store
         .create_client(new, now)
@@ -222,14 +261,10 @@ pub async fn ensure_demo(store: &Store, master: &MasterKey, now: i64) -> Result<
         redirect_uris.extend(POSTMAN_CALLBACKS.iter().map(|s| s.to_string()));
         let spec = ClientSpec {
             id: Some(DEMO_CLIENT_ID.into()),
-            name: "Demo App".into(),
-            redirect_uris,
             post_logout_redirect_uris: vec!["http://localhost:3000/".into()],
-            auth_method: AuthMethod::ClientSecretBasic,
-            grant_types: vec![GrantType::AuthorizationCode],
-            scopes: vec![],
-            id_token_alg: Alg::RS256,
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             secret: Some(demo.client_secret.clone()),
+            ..ClientSpec::new("Demo App", redirect_uris)
         };
         create_client(store, spec, now).await?;
     }

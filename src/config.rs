@@ -48,6 +48,9 @@ struct FileConfig {
     access_token_alg: Option<String>,
     key_reload_interval: Option<u64>,
     jwks_max_age: Option<i64>,
+    refresh_token_ttl: Option<i64>,
+    refresh_token_absolute_ttl: Option<i64>,
+    refresh_reuse_grace: Option<i64>,
 }
 
 #[derive(Clone)]
@@ -68,6 +71,13 @@ pub struct Config {
     pub key_reload_interval: u64,
     /// Cache-Control max-age of the JWKS, in seconds.
     pub jwks_max_age: i64,
+    /// Idle lifetime of a refresh token: each rotation extends the grant by this much.
+    pub refresh_token_ttl: i64,
+    /// Absolute lifetime of a grant's refresh tokens, counted from the sign-in.
+    pub refresh_token_absolute_ttl: i64,
+    /// Seconds during which a just-rotated refresh token still yields its successor, so that
+    /// concurrent requests of one client do not revoke its grant.
+    pub refresh_reuse_grace: i64,
 }
 
 impl fmt::Debug for Config {
@@ -145,18 +155,35 @@ impl Config {
             access_token_alg,
             key_reload_interval: file.key_reload_interval.unwrap_or(10),
             jwks_max_age: file.jwks_max_age.unwrap_or(300),
+            refresh_token_ttl: env_or("TESSERA_REFRESH_TOKEN_TTL", file.refresh_token_ttl)?
+                .unwrap_or(14 * 24 * 3600),
+            refresh_token_absolute_ttl: env_or(
+                "TESSERA_REFRESH_TOKEN_ABSOLUTE_TTL",
+                file.refresh_token_absolute_ttl,
+            )?
+            .unwrap_or(90 * 24 * 3600),
+            refresh_reuse_grace: env_or("TESSERA_REFRESH_REUSE_GRACE", file.refresh_reuse_grace)?
+                .unwrap_or(2),
         };
         for (name, value) in [
             ("access_token_ttl", config.access_token_ttl),
             ("id_token_ttl", config.id_token_ttl),
             ("session_ttl", config.session_ttl),
             ("jwks_max_age", config.jwks_max_age),
+            ("refresh_token_ttl", config.refresh_token_ttl),
+            (
+                "refresh_token_absolute_ttl",
+                config.refresh_token_absolute_ttl,
+            ),
         ] {
             if value <= 0 {
                 return Err(format!(
                     "{name} must be a positive number of seconds, got {value}"
                 ));
             }
+        }
+        if config.refresh_reuse_grace < 0 {
+            return Err("refresh_reuse_grace must not be negative".into());
         }
         Ok(config)
     }

@@ -50,7 +50,7 @@ enum Command {
 #[derive(Subcommand)]
 enum ClientCommand {
     /// Register a client; prints its id and (once) its secret
-    Create(CreateClient),
+    Create(Box<CreateClient>),
     List,
     Show {
         id: String,
@@ -85,6 +85,21 @@ struct CreateClient {
     scopes: Vec<String>,
     #[arg(long, default_value = "RS256")]
     id_token_alg: Alg,
+    /// `aud` of this client's access tokens [default: the issuer]
+    #[arg(long)]
+    audience: Option<String>,
+    /// Access token lifetime in seconds [default: global setting]
+    #[arg(long)]
+    access_token_ttl: Option<i64>,
+    /// id_token lifetime in seconds [default: global setting]
+    #[arg(long)]
+    id_token_ttl: Option<i64>,
+    /// Refresh token idle (sliding) lifetime in seconds [default: global setting]
+    #[arg(long)]
+    refresh_token_ttl: Option<i64>,
+    /// Where to POST OIDC Back-Channel Logout tokens
+    #[arg(long)]
+    backchannel_logout_uri: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -240,6 +255,11 @@ async fn client_command(
                 scopes: args.scopes,
                 id_token_alg: args.id_token_alg,
                 secret: None,
+                audience: args.audience,
+                access_token_ttl: args.access_token_ttl,
+                id_token_ttl: args.id_token_ttl,
+                refresh_token_ttl: args.refresh_token_ttl,
+                backchannel_logout_uri: args.backchannel_logout_uri,
             };
             let (client, secret) = admin::create_client(store, spec, now).await?;
             let text = match &secret {

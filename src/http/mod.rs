@@ -4,8 +4,10 @@
 mod authorize;
 mod discovery;
 mod health;
+mod introspect;
 mod jwks;
 mod pages;
+mod revoke;
 mod token;
 mod userinfo;
 
@@ -41,6 +43,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/consent", web::get().to(pages::consent_page))
         .route("/consent", web::post().to(pages::consent_submit))
         .route("/token", web::post().to(token::token))
+        .route("/revoke", web::post().to(revoke::revoke))
+        .route("/introspect", web::post().to(introspect::introspect))
         .route("/userinfo", web::get().to(userinfo::userinfo_get))
         .route("/userinfo", web::post().to(userinfo::userinfo_post))
         .route("/healthz", web::get().to(health::healthz))
@@ -195,6 +199,13 @@ pub fn check_csrf(
             description: "the form's security token is missing or does not match; reload the page and try again".into(),
         }),
     }
+}
+
+/// The Authorization header, if any; an unreadable one is passed on as invalid.
+pub fn authorization(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or("invalid"))
 }
 
 /// The client's IP as seen by this server (no proxy headers are trusted).

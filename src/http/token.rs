@@ -3,7 +3,7 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::form_params;
+use super::{authorization, form_params};
 use crate::error::OAuthError;
 use crate::oauth;
 use crate::state::AppState;
@@ -14,11 +14,7 @@ pub async fn token(
     body: web::Bytes,
 ) -> Result<HttpResponse, OAuthError> {
     let params = form_params(&req, &body)?;
-    let authorization = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(|v| v.to_str().unwrap_or("invalid"));
-    let response = oauth::token::token(&state, authorization, params).await?;
+    let response = oauth::token::token(&state, authorization(&req), params).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))

@@ -221,11 +221,13 @@ fn check_scope(params: &Params, client: &Client) -> Result<(), Failure> {
             "scope is required (e.g. 'openid')".into(),
         ));
     }
-    let supported: Vec<String> = scope::SUPPORTED.iter().map(|s| s.to_string()).collect();
-    if let Some(unknown) = requested.first_outside(&supported) {
+    if requested.contains(scope::ADMIN) {
         return Err((
             ErrorCode::InvalidScope,
-            format!("scope '{unknown}' is not supported"),
+            format!(
+                "'{}' is granted only to clients through client_credentials",
+                scope::ADMIN
+            ),
         ));
     }
     if let Some(denied) = requested.first_outside(&client.scopes) {
@@ -381,6 +383,7 @@ mod tests {
             scopes: vec!["openid".into(), "profile".into()],
             id_token_alg: Alg::RS256,
             created_at: 0,
+            ..Client::test_default()
         }
     }
 

@@ -36,6 +36,14 @@ pub struct Client {
     pub scopes: Vec<String>,
     pub id_token_alg: Alg,
     pub created_at: i64,
+    /// `aud` of this client's access tokens [default: the issuer].
+    pub audience: Option<String>,
+    /// Per-client lifetimes in seconds, overriding the global ones.
+    pub access_token_ttl: Option<i64>,
+    pub id_token_ttl: Option<i64>,
+    pub refresh_token_ttl: Option<i64>,
+    /// OIDC Back-Channel Logout 1.0 endpoint of this client.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl Client {
@@ -52,6 +60,28 @@ impl Client {
 
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
+    }
+
+    /// A minimal client for unit tests elsewhere in the crate.
+    #[cfg(test)]
+    pub fn test_default() -> Self {
+        Self {
+            id: "app".into(),
+            name: "App".into(),
+            secret_hash: None,
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            auth_method: AuthMethod::ClientSecretBasic,
+            grant_types: vec![GrantType::AuthorizationCode],
+            scopes: vec![],
+            id_token_alg: Alg::RS256,
+            created_at: 0,
+            audience: None,
+            access_token_ttl: None,
+            id_token_ttl: None,
+            refresh_token_ttl: None,
+            backchannel_logout_uri: None,
+        }
     }
 }
 
@@ -112,6 +142,7 @@ mod tests {
             scopes: vec!["openid".into()],
             id_token_alg: Alg::RS256,
             created_at: 0,
+            ..Client::test_default()
         };
         assert!(client.has_redirect_uri("https://app.example/cb"));
         for near_miss in [

@@ -120,6 +120,7 @@ mod tests {
             scopes: vec![],
             id_token_alg: Alg::RS256,
             created_at: 0,
+            ..Client::test_default()
         }
     }
 

@@ -6,7 +6,7 @@ use super::authorize::{self, AuthorizeRequest, Next, Params, ReturnTo, SessionFa
 use crate::error::{ErrorCode, OAuthError, PageError};
 use crate::secret::random_token;
 use crate::state::AppState;
-use crate::store::{Interaction, NewCode, Session, User};
+use crate::store::{Interaction, NewCode, NewGrant, Session, User};
 
 /// The answer to send back to the client's redirect_uri.
 #[derive(Debug)]
@@ -198,10 +198,14 @@ async fn issue_code(
     session: &Session,
 ) -> Result<AuthResponse, PageError> {
     let now = state.now();
-    let grant = state
-        .store
-        .create_grant(session, &req.client_id, &req.scope.to_string(), now)
-        .await?;
+    let scope = req.scope.to_string();
+    let new_grant = NewGrant {
+        session: Some(session),
+        client_id: &req.client_id,
+        scope: &scope,
+        expires_at: Some(now + state.config.refresh_token_absolute_ttl),
+    };
+    let grant = state.store.create_grant(new_grant, now).await?;
     let code = random_token();
     let new = NewCode {
         grant_id: &grant.id,

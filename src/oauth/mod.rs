@@ -6,6 +6,7 @@ pub mod client_auth;
 pub mod flow;
 pub mod issue;
 pub mod pkce;
+pub mod revocation;
 pub mod scope;
 pub mod token;
 pub mod userinfo;

@@ -5,6 +5,9 @@ use std::fmt;
 /// Scopes this provider knows; a client may be limited to a subset.
 pub const SUPPORTED: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
+/// The scope that authorises Tessera's own /admin API; only for client_credentials.
+pub const ADMIN: &str = "tessera:admin";
+
 /// A set of scope tokens, in request order, without duplicates.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Scope(Vec<String>);

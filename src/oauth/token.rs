@@ -3,10 +3,12 @@
 use super::authorize::Params;
 use super::client::{Client, GrantType};
 use super::client_auth;
-use super::issue::{self, Subject, TokenResponse};
+use super::issue::{self, Person, Subject, TokenResponse};
 use super::pkce;
+use super::scope::Scope;
 use crate::error::{ErrorCode, OAuthError};
 use crate::state::AppState;
+use crate::store::{Grant, NewGrant, Session, User};
 
 /// The grant a token request asks for, parsed by `grant_type`.
 #[derive(Debug)]
@@ -15,6 +17,13 @@ pub enum TokenRequest {
         code: String,
         redirect_uri: String,
         code_verifier: Option<String>,
+    },
+    RefreshToken {
+        refresh_token: String,
+        scope: Option<Scope>,
+    },
+    ClientCredentials {
+        scope: Option<Scope>,
     },
 }
 
@@ -26,6 +35,13 @@ impl TokenRequest {
                 .map(str::to_owned)
                 .ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
         };
+        let scope = || {
+            params
+                .get("scope")
+                .map(Scope::parse)
+                .transpose()
+                .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e))
+        };
         match params.get("grant_type") {
             None => Err(OAuthError::invalid_request("grant_type is required")),
             Some("authorization_code") => Ok(Self::AuthorizationCode {
@@ -33,6 +49,11 @@ impl TokenRequest {
                 redirect_uri: required("redirect_uri")?,
                 code_verifier: params.get("code_verifier").map(str::to_owned),
             }),
+            Some("refresh_token") => Ok(Self::RefreshToken {
+                refresh_token: required("refresh_token")?,
+                scope: scope()?,
+            }),
+            Some("client_credentials") => Ok(Self::ClientCredentials { scope: scope()? }),
             Some(other) => Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,
                 format!(
@@ -46,8 +67,25 @@ impl TokenRequest {
     fn grant_type(&self) -> GrantType {
         match self {
             Self::AuthorizationCode { .. } => GrantType::AuthorizationCode,
+            Self::RefreshToken { .. } => GrantType::RefreshToken,
+            Self::ClientCredentials { .. } => GrantType::ClientCredentials,
         }
     }
+}
+
+/// Authenticates the client presented by a request (shared by token, revoke and introspect).
+pub async fn authenticated_client(
+    state: &AppState,
+    authorization: Option<&str>,
+    params: &Params,
+) -> Result<Client, OAuthError> {
+    let presented = client_auth::presented(
+        authorization,
+        params.get("client_id"),
+        params.get("client_secret"),
+    )?;
+    let client = state.store.find_client(&presented.client_id).await?;
+    client_auth::authenticate(client, &presented)
 }
 
 pub async fn token(
@@ -55,13 +93,7 @@ pub async fn token(
     authorization: Option<&str>,
     params: Params,
 ) -> Result<TokenResponse, OAuthError> {
-    let presented = client_auth::presented(
-        authorization,
-        params.get("client_id"),
-        params.get("client_secret"),
-    )?;
-    let client = state.store.find_client(&presented.client_id).await?;
-    let client = client_auth::authenticate(client, &presented)?;
+    let client = authenticated_client(state, authorization, &params).await?;
     let request = TokenRequest::parse(&params)?;
     if !client.allows_grant(request.grant_type()) {
         return Err(OAuthError::new(
@@ -83,6 +115,13 @@ pub async fn token(
                 code_verifier.as_deref(),
             )
             .await
+        }
+        TokenRequest::RefreshToken {
+            refresh_token,
+            scope,
+        } => refresh(state, &client, &refresh_token, scope).await,
+        TokenRequest::ClientCredentials { scope } => {
+            client_credentials(state, &client, scope).await
         }
     }
 }
@@ -135,11 +174,38 @@ async fn exchange_code(
         }
         (None, None) => {}
     }
-    let gone = || invalid("the sign-in behind this code has ended");
+    let (grant, user, session) = live_grant(state, client, &row.grant_id).await?;
+    let refresh_token = issue::first_refresh_token(state, client, &grant).await?;
+    let subject = Subject {
+        grant: &grant,
+        person: Some(Person {
+            user: &user,
+            session: &session,
+        }),
+        nonce: row.nonce.as_deref(),
+        scope: &grant.scope,
+        refresh_token,
+    };
+    issue::issue(state, client, subject).await
+}
+
+/// The grant with its user and session, if all of them still stand.
+async fn live_grant(
+    state: &AppState,
+    client: &Client,
+    grant_id: &str,
+) -> Result<(Grant, User, Session), OAuthError> {
+    let store = &state.store;
+    let now = state.now();
+    let gone = || OAuthError::invalid_grant("the grant has been revoked or has ended");
     let grant = store
-        .find_grant(&row.grant_id)
+        .find_grant(grant_id)
         .await?
-        .filter(|g| g.revoked_at.is_none())
+        .filter(|g| {
+            g.client_id == client.id
+                && g.revoked_at.is_none()
+                && g.expires_at.is_none_or(|e| e > now)
+        })
         .ok_or_else(gone)?;
     let session = match &grant.session_id {
         Some(sid) => store
@@ -154,15 +220,126 @@ async fn exchange_code(
         .await?
         .filter(|u| !u.disabled)
         .ok_or_else(gone)?;
-    issue::issue(
-        state,
-        client,
-        Subject {
-            grant: &grant,
+    Ok((grant, user, session))
+}
+
+/// RFC 6749 §6 with rotation and reuse detection (RFC 9700 §4.14.2). The successor of a token
+/// is derived from it under the master key, so a concurrent request inside the grace window
+/// gets the very same successor without any plaintext token being stored.
+async fn refresh(
+    state: &AppState,
+    client: &Client,
+    token: &str,
+    scope: Option<Scope>,
+) -> Result<TokenResponse, OAuthError> {
+    let now = state.now();
+    let store = &state.store;
+    let row = store
+        .find_refresh_token(token)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
+    let (grant, user, session) = live_grant(state, client, &row.grant_id).await?;
+    if row.expires_at <= now {
+        return Err(OAuthError::invalid_grant("the refresh token has expired"));
+    }
+    let granted: Vec<String> = grant.scope.split(' ').map(str::to_owned).collect();
+    let scope = match scope {
+        Some(narrower) if !narrower.is_covered_by(&granted) => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidScope,
+                "the requested scope exceeds the scope originally granted",
+            ));
+        }
+        Some(narrower) if !narrower.is_empty() => narrower.to_string(),
+        _ => grant.scope.clone(),
+    };
+
+    let successor = state.master.derive(&format!("refresh-successor\0{token}"));
+    let expires_at = issue::refresh_expiry(state, client, &grant, now);
+    let won = row.rotated_at.is_none()
+        && store
+            .rotate_refresh_token(&row.token_hash, &successor, &grant.id, now, expires_at)
+            .await?;
+    if !won {
+        let rotated_at = match row.rotated_at {
+            Some(at) => at,
+            None => store
+                .find_refresh_token(token)
+                .await?
+                .and_then(|r| r.rotated_at)
+                .unwrap_or(now),
+        };
+        let successor_stands = store.find_refresh_token(&successor).await?.is_some();
+        if now - rotated_at > state.config.refresh_reuse_grace || !successor_stands {
+            store.revoke_grant(&grant.id, now).await?;
+            tracing::warn!(client_id = %client.id, grant = %grant.id, "refresh token reused; the grant is revoked");
+            return Err(OAuthError::invalid_grant(
+                "the refresh token was already used; every token of this grant is now revoked",
+            ));
+        }
+    }
+    let subject = Subject {
+        grant: &grant,
+        person: Some(Person {
             user: &user,
             session: &session,
-            nonce: row.nonce.as_deref(),
-        },
-    )
-    .await
+        }),
+        nonce: None,
+        scope: &scope,
+        refresh_token: Some(successor),
+    };
+    issue::issue(state, client, subject).await
+}
+
+/// RFC 6749 §4.4: the client acts for itself; there is no user, no id_token, no refresh token.
+async fn client_credentials(
+    state: &AppState,
+    client: &Client,
+    scope: Option<Scope>,
+) -> Result<TokenResponse, OAuthError> {
+    let user_scopes = ["openid", "profile", "email", "offline_access"];
+    let scope = match scope {
+        Some(requested) if !requested.is_empty() => {
+            if let Some(denied) = requested.first_outside(&client.scopes) {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidScope,
+                    format!("this client may not request scope '{denied}'"),
+                ));
+            }
+            if let Some(user_scope) = requested
+                .tokens()
+                .into_iter()
+                .find(|t| user_scopes.contains(t))
+            {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidScope,
+                    format!("scope '{user_scope}' needs a user; client_credentials has none"),
+                ));
+            }
+            requested.to_string()
+        }
+        _ => client
+            .scopes
+            .iter()
+            .filter(|s| !user_scopes.contains(&s.as_str()))
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
+    let now = state.now();
+    let new = NewGrant {
+        session: None,
+        client_id: &client.id,
+        scope: &scope,
+        expires_at: None,
+    };
+    let grant = state.store.create_grant(new, now).await?;
+    let subject = Subject {
+        grant: &grant,
+        person: None,
+        nonce: None,
+        scope: &scope,
+        refresh_token: None,
+    };
+    issue::issue(state, client, subject).await
 }

@@ -17,6 +17,11 @@ pub struct NewClient {
     pub grant_types: Vec<GrantType>,
     pub scopes: Vec<String>,
     pub id_token_alg: Alg,
+    pub audience: Option<String>,
+    pub access_token_ttl: Option<i64>,
+    pub id_token_ttl: Option<i64>,
+    pub refresh_token_ttl: Option<i64>,
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl Store {
@@ -33,6 +38,11 @@ impl Store {
             scopes: Set(to_json_list(&new.scopes)),
             id_token_alg: Set(new.id_token_alg.to_string()),
             created_at: Set(now),
+            audience: Set(new.audience),
+            access_token_ttl: Set(new.access_token_ttl),
+            id_token_ttl: Set(new.id_token_ttl),
+            refresh_token_ttl: Set(new.refresh_token_ttl),
+            backchannel_logout_uri: Set(new.backchannel_logout_uri),
         }
         .insert(&self.db)
         .await?;
@@ -80,5 +90,10 @@ fn to_client(row: client::Model) -> Client {
         name: row.name,
         secret_hash: row.secret_hash,
         created_at: row.created_at,
+        audience: row.audience,
+        access_token_ttl: row.access_token_ttl,
+        id_token_ttl: row.id_token_ttl,
+        refresh_token_ttl: row.refresh_token_ttl,
+        backchannel_logout_uri: row.backchannel_logout_uri,
     }
 }

@@ -25,6 +25,11 @@ pub mod client {
         pub scopes: String,
         pub id_token_alg: String,
         pub created_at: i64,
+        pub audience: Option<String>,
+        pub access_token_ttl: Option<i64>,
+        pub id_token_ttl: Option<i64>,
+        pub refresh_token_ttl: Option<i64>,
+        pub backchannel_logout_uri: Option<String>,
     }
     no_relations!();
 }
@@ -120,6 +125,8 @@ pub mod grant {
         pub auth_time: Option<i64>,
         pub created_at: i64,
         pub revoked_at: Option<i64>,
+        /// Absolute end of the grant (refresh tokens never outlive it).
+        pub expires_at: Option<i64>,
     }
     no_relations!();
 }
@@ -176,6 +183,22 @@ pub mod signing_key {
         pub created_at: i64,
         pub activates_at: i64,
         pub retired_at: Option<i64>,
+    }
+    no_relations!();
+}
+
+pub mod refresh_token {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "refresh_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub token_hash: String,
+        pub grant_id: String,
+        pub created_at: i64,
+        pub expires_at: i64,
+        pub rotated_at: Option<i64>,
     }
     no_relations!();
 }

@@ -21,8 +21,17 @@ pub struct TokenRecord<'a> {
 
 /// Everything needed to decide whether an access token still stands.
 pub struct ActiveToken {
+    pub token: issued_token::Model,
     pub grant: Grant,
     pub user: Option<User>,
+}
+
+/// A grant: a user's (or, without a session, a client's own) authorisation of a client.
+pub struct NewGrant<'a> {
+    pub session: Option<&'a Session>,
+    pub client_id: &'a str,
+    pub scope: &'a str,
+    pub expires_at: Option<i64>,
 }
 
 pub struct NewCode<'a> {
@@ -131,22 +140,17 @@ impl Store {
         Ok(())
     }
 
-    pub async fn create_grant(
-        &self,
-        session: &Session,
-        client_id: &str,
-        scope: &str,
-        now: i64,
-    ) -> Result<Grant, DbErr> {
+    pub async fn create_grant(&self, new: NewGrant<'_>, now: i64) -> Result<Grant, DbErr> {
         grant::ActiveModel {
             id: Set(random_id()),
-            user_id: Set(Some(session.user_id.clone())),
-            client_id: Set(client_id.to_owned()),
-            session_id: Set(Some(session.id.clone())),
-            scope: Set(scope.to_owned()),
-            auth_time: Set(Some(session.auth_time)),
+            user_id: Set(new.session.map(|s| s.user_id.clone())),
+            client_id: Set(new.client_id.to_owned()),
+            session_id: Set(new.session.map(|s| s.id.clone())),
+            scope: Set(new.scope.to_owned()),
+            auth_time: Set(new.session.map(|s| s.auth_time)),
             created_at: Set(now),
             revoked_at: Set(None),
+            expires_at: Set(new.expires_at),
         }
         .insert(&self.db)
         .await
@@ -245,10 +249,23 @@ impl Store {
         if token.revoked_at.is_some() || token.expires_at <= now {
             return Ok(None);
         }
-        let Some(grant) = self.find_grant(&token.grant_id).await? else {
+        Ok(self
+            .live_grant(&token.grant_id, now)
+            .await?
+            .map(|(grant, user)| ActiveToken { token, grant, user }))
+    }
+
+    /// A grant that is not revoked or expired, whose session has not ended and whose user (if
+    /// any) is enabled.
+    pub async fn live_grant(
+        &self,
+        grant_id: &str,
+        now: i64,
+    ) -> Result<Option<(Grant, Option<User>)>, DbErr> {
+        let Some(grant) = self.find_grant(grant_id).await? else {
             return Ok(None);
         };
-        if grant.revoked_at.is_some() {
+        if grant.revoked_at.is_some() || grant.expires_at.is_some_and(|e| e <= now) {
             return Ok(None);
         }
         if let Some(sid) = &grant.session_id {
@@ -267,6 +284,6 @@ impl Store {
             },
             None => None,
         };
-        Ok(Some(ActiveToken { grant, user }))
+        Ok(Some((grant, user)))
     }
 }

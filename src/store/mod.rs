@@ -6,6 +6,7 @@ pub mod entities;
 pub mod flows;
 mod keys;
 mod sessions;
+mod tokens;
 mod users;
 
 use std::time::Duration;
@@ -19,8 +20,9 @@ pub use entities::grant::Model as Grant;
 pub use entities::interaction::Model as Interaction;
 pub use entities::session::Model as Session;
 pub use entities::user::Model as User;
-pub use flows::{ActiveToken, AuthCode, NewCode, TokenRecord};
+pub use flows::{ActiveToken, AuthCode, NewCode, NewGrant, TokenRecord};
 pub use sessions::Device;
+pub use tokens::RefreshToken;
 
 #[derive(Clone, Debug)]
 pub struct Store {

@@ -1,4 +1,6 @@
 use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use openidconnect::reqwest;
 use tessera::admin::{self, ClientSpec};
@@ -22,6 +24,7 @@ pub struct TestApp {
     pub public_client: String,
     pub db_url: String,
     pub master_key: String,
+    pub clock: Arc<AtomicI64>,
     _dir: tempfile::TempDir,
 }
 
@@ -34,6 +37,12 @@ pub fn browser() -> reqwest::Client {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts a server whose configuration `adjust` may change; its clock starts at the real time
+/// and moves only when a test calls `advance`.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -51,20 +60,19 @@ pub async fn spawn_app() -> TestApp {
         master_key: Some(master_key.clone()),
         ..Default::default()
     };
-    let config = Config::load(&overrides).unwrap();
-    let state = tessera::prepare(config, Clock::System).await.unwrap();
+    let mut config = Config::load(&overrides).unwrap();
+    adjust(&mut config);
+    let clock = Arc::new(AtomicI64::new(Clock::System.now()));
+    let state = tessera::prepare(config, Clock::Fixed(clock.clone()))
+        .await
+        .unwrap();
     let now = state.now();
     let store = &state.store;
     let spec = |name: &str, method: AuthMethod, alg: Alg| ClientSpec {
-        id: None,
-        name: name.into(),
-        redirect_uris: vec![REDIRECT.into()],
-        post_logout_redirect_uris: vec![],
         auth_method: method,
-        grant_types: vec![GrantType::AuthorizationCode],
-        scopes: vec![],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         id_token_alg: alg,
-        secret: None,
+        ..ClientSpec::new(name, vec![REDIRECT.into()])
     };
     let (c, s) = admin::create_client(
         store,
@@ -110,6 +118,7 @@ pub async fn spawn_app() -> TestApp {
         public_client: c.id,
         db_url,
         master_key,
+        clock,
         _dir: dir,
     }
 }
@@ -148,6 +157,10 @@ pub fn param(url: &str, name: &str) -> Option<String> {
 }
 
 impl TestApp {
+    pub fn advance(&self, seconds: i64) {
+        self.clock.fetch_add(seconds, Ordering::SeqCst);
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -225,6 +238,27 @@ impl TestApp {
             .extend_pairs(pairs)
             .finish();
         self.url(&format!("/authorize?{query}"))
+    }
+
+    /// A POST to a token-family endpoint authenticated as the confidential client.
+    pub async fn post_as_client(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.rp_http
+            .post(self.url(path))
+            .basic_auth(&self.confidential.0, Some(&self.confidential.1))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs alice in with the confidential client and redeems the code: the token response.
+    pub async fn tokens(&self, browser: &reqwest::Client) -> serde_json::Value {
+        let back = self
+            .sign_in(browser, &self.authorize_url(&[]), PASSWORD)
+            .await;
+        let response = self.redeem(&param(&back, "code").unwrap(), &[]).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
     }
 
     /// Exchanges a code for the confidential client with a raw request.

@@ -5,4 +5,5 @@ mod authorize_errors;
 mod cli;
 mod code_flow;
 mod helpers;
+mod lifecycle;
 mod token_errors;
