@@ -3,9 +3,11 @@
 
 use crate::keys::{Alg, MasterKey};
 use crate::oauth::client::{AuthMethod, Client, GrantType};
+use crate::oauth::logout::{self, Delivery};
 use crate::oauth::scope;
 use crate::password;
 use crate::secret::{hash, random_id, random_token};
+use crate::state::AppState;
 use crate::store::{NewClient, Store, User};
 
 /// What an operator asks for when registering a client.
@@ -187,48 +189,81 @@ pub async fn create_user(
         .map_err(|e| e.to_string())
 }
 
+/// Replaces a password and ends the user's other sessions (all of them when `keep` is None),
+/// so a stolen session does not survive the change.
 pub async fn set_password(
-    store: &Store,
+    state: &AppState,
     username: &str,
     password: &str,
-    now: i64,
-) -> Result<(), String> {
+    keep: Option<&str>,
+    delivery: Delivery,
+) -> Result<usize, String> {
     password::check_policy(password)?;
+    let user = find_user(state, username).await?;
     let hashed = password::hash(password)?;
-    match store
-        .set_password(username, hashed, now)
+    state
+        .store
+        .set_password(username, hashed, state.now())
         .await
-        .map_err(|e| e.to_string())?
-    {
-        true => Ok(()),
-        false => Err(format!("no user '{username}'")),
-    }
+        .map_err(|e| e.to_string())?;
+    logout::end_user_sessions(state, &user.id, keep, delivery)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Disables (or re-enables) a user; disabling ends every session and so every grant.
 pub async fn set_disabled(
-    store: &Store,
+    state: &AppState,
     username: &str,
     disabled: bool,
-    now: i64,
-) -> Result<u64, String> {
-    let user = store
-        .find_user_by_username(username)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no user '{username}'"))?;
-    store
+    delivery: Delivery,
+) -> Result<usize, String> {
+    let user = find_user(state, username).await?;
+    state
+        .store
         .set_disabled(username, disabled)
         .await
         .map_err(|e| e.to_string())?;
     if disabled {
-        store
-            .end_user_sessions(&user.id, now)
-            .await
-            .map_err(|e| e.to_string())
+        logout_everywhere(state, &user, delivery).await
     } else {
         Ok(0)
     }
+}
+
+/// Force logout: every session of the user ends and every client is told.
+pub async fn logout_everywhere(
+    state: &AppState,
+    user: &User,
+    delivery: Delivery,
+) -> Result<usize, String> {
+    logout::end_user_sessions(state, &user.id, None, delivery)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// A session as operators and the admin API see it.
+pub fn session_json(s: &crate::store::Session) -> serde_json::Value {
+    serde_json::json!({
+        "sid": s.id,
+        "user_id": s.user_id,
+        "user_agent": s.user_agent,
+        "ip": s.ip,
+        "amr": s.amr.split(' ').collect::<Vec<_>>(),
+        "auth_time": s.auth_time,
+        "created_at": s.created_at,
+        "last_seen_at": s.last_seen_at,
+        "expires_at": s.expires_at,
+    })
+}
+
+pub async fn find_user(state: &AppState, username: &str) -> Result<User, String> {
+    state
+        .store
+        .find_user_by_username(username)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no user '{username}'"))
 }
 
 pub const DEMO_CLIENT_ID: &str = "demo-app";

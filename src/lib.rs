@@ -61,6 +61,11 @@ pub async fn prepare(config: Config, clock: Clock) -> Result<web::Data<AppState>
         keys: handle,
         master,
         clock,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?,
     }))
 }
 

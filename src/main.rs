@@ -10,7 +10,8 @@ use tessera::admin::{self, ClientSpec};
 use tessera::config::{Config, Overrides};
 use tessera::keys::Alg;
 use tessera::oauth::client::{AuthMethod, Client, GrantType};
-use tessera::state::Clock;
+use tessera::oauth::logout::{self, Delivery};
+use tessera::state::{AppState, Clock};
 use tessera::store::{Store, User};
 
 #[derive(Parser)]
@@ -45,6 +46,20 @@ enum Command {
     /// Manage users
     #[command(subcommand)]
     User(UserCommand),
+    /// See and end users' sessions (devices)
+    #[command(subcommand)]
+    Session(SessionCommand),
+}
+
+#[derive(Subcommand)]
+enum SessionCommand {
+    /// A user's live sessions: id (sid), device, IP, times
+    List {
+        #[arg(long)]
+        user: String,
+    },
+    /// End one session: its refresh tokens and access tokens stop working, clients are told
+    Revoke { sid: String },
 }
 
 #[derive(Subcommand)]
@@ -129,6 +144,10 @@ enum UserCommand {
     Enable {
         username: String,
     },
+    /// Force logout: end every session of the user on every device
+    LogoutEverywhere {
+        username: String,
+    },
     List,
 }
 
@@ -170,7 +189,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             client_command(&tessera::open_store(&config).await?, command, cli.json, now).await
         }
         Command::User(command) => {
-            user_command(&tessera::open_store(&config).await?, command, cli.json, now).await
+            let state = tessera::prepare(config, Clock::System).await?;
+            user_command(&state, command, cli.json).await
+        }
+        Command::Session(command) => {
+            let state = tessera::prepare(config, Clock::System).await?;
+            session_command(&state, command, cli.json).await
         }
     }
 }
@@ -346,11 +370,12 @@ fn user_json(u: &User) -> serde_json::Value {
 }
 
 async fn user_command(
-    store: &Store,
+    state: &AppState,
     command: UserCommand,
     json_output: bool,
-    now: i64,
 ) -> Result<(), String> {
+    let store = &state.store;
+    let now = state.now();
     match command {
         UserCommand::Create {
             username,
@@ -368,15 +393,17 @@ async fn user_command(
         }
         UserCommand::SetPassword { username, .. } => {
             let password = read_password()?;
-            admin::set_password(store, &username, &password, now).await?;
+            let ended =
+                admin::set_password(state, &username, &password, None, Delivery::Wait).await?;
+            let text = format!("password changed for {username}; ended {ended} session(s)");
             print(
                 json_output,
-                json!({"username": username, "password_changed": true}),
-                &format!("password changed for {username}"),
+                json!({"username": username, "password_changed": true, "sessions_ended": ended}),
+                &text,
             );
         }
         UserCommand::Disable { username } => {
-            let ended = admin::set_disabled(store, &username, true, now).await?;
+            let ended = admin::set_disabled(state, &username, true, Delivery::Wait).await?;
             let text = format!("disabled {username}; ended {ended} session(s)");
             print(
                 json_output,
@@ -385,11 +412,21 @@ async fn user_command(
             );
         }
         UserCommand::Enable { username } => {
-            admin::set_disabled(store, &username, false, now).await?;
+            admin::set_disabled(state, &username, false, Delivery::Wait).await?;
             print(
                 json_output,
                 json!({"username": username, "disabled": false}),
                 &format!("enabled {username}"),
+            );
+        }
+        UserCommand::LogoutEverywhere { username } => {
+            let user = admin::find_user(state, &username).await?;
+            let ended = admin::logout_everywhere(state, &user, Delivery::Wait).await?;
+            let text = format!("signed {username} out everywhere: ended {ended} session(s)");
+            print(
+                json_output,
+                json!({"username": username, "sessions_ended": ended}),
+                &text,
             );
         }
         UserCommand::List => {
@@ -412,6 +449,67 @@ async fn user_command(
                 json_output,
                 value,
                 if users.is_empty() { "no users" } else { &text },
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn session_command(
+    state: &AppState,
+    command: SessionCommand,
+    json_output: bool,
+) -> Result<(), String> {
+    match command {
+        SessionCommand::List { user } => {
+            let user = admin::find_user(state, &user).await?;
+            let sessions = state
+                .store
+                .live_sessions(&user.id, state.now())
+                .await
+                .map_err(|e| e.to_string())?;
+            let text = sessions
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{}\t{}\t{}\tsigned in {}\tlast seen {}",
+                        s.id,
+                        s.ip.as_deref().unwrap_or("-"),
+                        s.user_agent.as_deref().unwrap_or("-"),
+                        s.auth_time,
+                        s.last_seen_at
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let value = json!(sessions.iter().map(admin::session_json).collect::<Vec<_>>());
+            print(
+                json_output,
+                value,
+                if sessions.is_empty() {
+                    "no live sessions"
+                } else {
+                    &text
+                },
+            );
+        }
+        SessionCommand::Revoke { sid } => {
+            let session = state
+                .store
+                .find_session(&sid)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or(format!("no session '{sid}'"))?;
+            let ended = logout::end_sessions(state, &[session], Delivery::Wait)
+                .await
+                .map_err(|e| e.to_string())?;
+            if ended == 0 {
+                return Err(format!("session '{sid}' had already ended"));
+            }
+            print(
+                json_output,
+                json!({"revoked": sid}),
+                &format!("ended session {sid}"),
             );
         }
     }

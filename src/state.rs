@@ -55,6 +55,8 @@ pub struct AppState {
     pub keys: KeyringHandle,
     pub master: MasterKey,
     pub clock: Clock,
+    /// Outgoing HTTP (back-channel logout); no redirects followed.
+    pub http: reqwest::Client,
 }
 
 impl AppState {

@@ -36,6 +36,7 @@ fn metadata(state: &AppState) -> Value {
         "token_endpoint": config.url("/token"),
         "userinfo_endpoint": config.url("/userinfo"),
         "revocation_endpoint": config.url("/revoke"),
+        "end_session_endpoint": config.url("/logout"),
         "introspection_endpoint": config.url("/introspect"),
         "jwks_uri": config.url("/.well-known/jwks.json"),
         "scopes_supported": scope::SUPPORTED,
@@ -57,5 +58,7 @@ fn metadata(state: &AppState) -> Value {
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     })
 }

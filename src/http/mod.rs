@@ -1,11 +1,14 @@
 //! HTTP adapters: each module parses a request, makes one call into `oauth/` or `store/`, and
 //! renders the result. Shared here: routing, HTML responses, parameters, cookies and CSRF.
 
+mod account;
+mod admin;
 mod authorize;
 mod discovery;
 mod health;
 mod introspect;
 mod jwks;
+mod logout;
 mod pages;
 mod revoke;
 mod token;
@@ -47,6 +50,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/introspect", web::post().to(introspect::introspect))
         .route("/userinfo", web::get().to(userinfo::userinfo_get))
         .route("/userinfo", web::post().to(userinfo::userinfo_post))
+        .route("/account", web::get().to(account::account))
+        .route("/account/login", web::get().to(account::login_page))
+        .route("/account/login", web::post().to(account::login_submit))
+        .route("/account/sessions", web::get().to(account::sessions_page))
+        .route(
+            "/account/sessions/revoke",
+            web::post().to(account::revoke_session),
+        )
+        .route(
+            "/account/sessions/revoke-others",
+            web::post().to(account::revoke_others),
+        )
+        .route("/account/password", web::get().to(account::password_page))
+        .route(
+            "/account/password",
+            web::post().to(account::change_password),
+        )
+        .route("/logout", web::get().to(logout::logout_get))
+        .route("/logout", web::post().to(logout::logout_post))
+        .configure(admin::routes)
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/assets/tessera.css", web::get().to(stylesheet))

@@ -11,19 +11,87 @@ use super::{
 use crate::error::{ErrorCode, PageError};
 use crate::oauth::authorize::{AuthorizeRequest, Params};
 use crate::oauth::flow::{self, Outcome, Signed};
+use crate::oauth::logout::{self, Delivery};
 use crate::oauth::scope;
 use crate::password;
 use crate::state::AppState;
-use crate::store::{Device, Interaction};
+use crate::store::{Device, Interaction, Session, User};
+use actix_web::cookie::Cookie;
 
 #[derive(Template)]
 #[template(path = "login.html")]
-struct LoginPage<'a> {
-    client_name: &'a str,
-    interaction: &'a str,
-    csrf: &'a str,
-    username: &'a str,
-    error: Option<&'a str>,
+pub(super) struct LoginPage<'a> {
+    pub client_name: &'a str,
+    pub action: &'a str,
+    pub interaction: &'a str,
+    pub csrf: &'a str,
+    pub username: &'a str,
+    pub error: Option<&'a str>,
+}
+
+pub(super) const BAD_CREDENTIALS: &str = "The username or password is incorrect.";
+
+/// The enabled user these credentials belong to, if they are right.
+pub(super) async fn check_credentials(
+    state: &AppState,
+    username: &str,
+    password: &str,
+) -> Result<Option<User>, PageError> {
+    let user = if username.is_empty() || password.len() > password::MAX_LENGTH {
+        None
+    } else {
+        state.store.find_user_by_username(username).await?
+    };
+    let ok = password::verify(
+        password.to_owned(),
+        user.as_ref().map(|u| u.password_hash.clone()),
+    )
+    .await;
+    Ok(user.filter(|u| ok && !u.disabled))
+}
+
+/// Signs `user` in on this browser: refreshes its session when it already belongs to them,
+/// otherwise ends the browser's old session and starts a new one (returning its cookie).
+pub(super) async fn start_browser_session(
+    state: &AppState,
+    req: &HttpRequest,
+    user: User,
+) -> Result<(Session, Option<Cookie<'static>>), PageError> {
+    let now = state.now();
+    match signed_in(state, req).await? {
+        Some(current) if current.user.id == user.id => {
+            state
+                .store
+                .reauthenticate_session(&current.session.id, now)
+                .await?;
+            let session = state
+                .store
+                .find_session(&current.session.id)
+                .await?
+                .unwrap_or(current.session);
+            Ok((session, None))
+        }
+        other => {
+            // One browser, one signed-in user: another user's session here ends.
+            if let Some(previous) = other {
+                logout::end_sessions(state, &[previous.session], Delivery::Background).await?;
+            }
+            let device = Device {
+                user_agent: req
+                    .headers()
+                    .get(actix_web::http::header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|s| s.chars().take(512).collect()),
+                ip: peer_ip(req),
+            };
+            let ttl = state.config.session_ttl;
+            let (session, token) = state
+                .store
+                .create_session(&user.id, device, "pwd", now, ttl)
+                .await?;
+            Ok((session, Some(session_cookie(state, token))))
+        }
+    }
 }
 
 struct ScopeLine {
@@ -57,7 +125,7 @@ async fn client_name(state: &AppState, client_id: &str) -> Result<String, PageEr
     })
 }
 
-fn page(
+pub(super) fn page(
     template: impl Template,
     status: StatusCode,
     cookie: Option<actix_web::cookie::Cookie<'static>>,
@@ -85,6 +153,7 @@ pub async fn login_page(
     let username = request.login_hint.as_deref().unwrap_or_default();
     let page_data = LoginPage {
         client_name: &name,
+        action: "/login",
         interaction: &id,
         csrf: &csrf,
         username,
@@ -105,67 +174,21 @@ pub async fn login_submit(
     let username = form.get("username").unwrap_or_default().trim();
     let password = form.get("password").unwrap_or_default();
 
-    let user = if username.is_empty() || password.len() > password::MAX_LENGTH {
-        None
-    } else {
-        state.store.find_user_by_username(username).await?
+    let Some(user) = check_credentials(&state, username, password).await? else {
+        tracing::info!(client_id = %interaction.client_id, "login failed");
+        let name = client_name(&state, &interaction.client_id).await?;
+        let (csrf, cookie) = csrf_token(&state, &req);
+        let page_data = LoginPage {
+            client_name: &name,
+            action: "/login",
+            interaction: &id,
+            csrf: &csrf,
+            username,
+            error: Some(BAD_CREDENTIALS),
+        };
+        return page(page_data, StatusCode::UNAUTHORIZED, cookie);
     };
-    let ok = password::verify(
-        password.to_owned(),
-        user.as_ref().map(|u| u.password_hash.clone()),
-    )
-    .await;
-    let user = match user {
-        Some(u) if ok && !u.disabled => u,
-        _ => {
-            tracing::info!(client_id = %interaction.client_id, "login failed");
-            let name = client_name(&state, &interaction.client_id).await?;
-            let (csrf, cookie) = csrf_token(&state, &req);
-            let page_data = LoginPage {
-                client_name: &name,
-                interaction: &id,
-                csrf: &csrf,
-                username,
-                error: Some("The username or password is incorrect."),
-            };
-            return page(page_data, StatusCode::UNAUTHORIZED, cookie);
-        }
-    };
-
-    let now = state.now();
-    let (session, cookie) = match signed_in(&state, &req).await? {
-        Some(current) if current.user.id == user.id => {
-            state
-                .store
-                .reauthenticate_session(&current.session.id, now)
-                .await?;
-            let session = state
-                .store
-                .find_session(&current.session.id)
-                .await?
-                .unwrap_or(current.session);
-            (session, None)
-        }
-        other => {
-            // Another user's session in this browser ends: one browser, one signed-in user.
-            if let Some(previous) = other {
-                state.store.end_session(&previous.session.id, now).await?;
-            }
-            let device = Device {
-                user_agent: req
-                    .headers()
-                    .get(actix_web::http::header::USER_AGENT)
-                    .and_then(|v| v.to_str().ok())
-                    .map(|s| s.chars().take(512).collect()),
-                ip: peer_ip(&req),
-            };
-            let (session, token) = state
-                .store
-                .create_session(&user.id, device, "pwd", now, state.config.session_ttl)
-                .await?;
-            (session, Some(session_cookie(&state, token)))
-        }
-    };
+    let (session, cookie) = start_browser_session(&state, &req, user.clone()).await?;
     let signed = Signed { session, user };
     let outcome = flow::after_login(&state, &interaction, &request, &signed).await?;
     let mut response = render(outcome);

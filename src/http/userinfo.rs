@@ -12,7 +12,7 @@ pub async fn userinfo_get(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, BearerError> {
-    let token = header_token(&req)?.ok_or(BearerError::Missing)?;
+    let token = bearer_token(&req)?.ok_or(BearerError::Missing)?;
     answer(&state, &token).await
 }
 
@@ -21,7 +21,7 @@ pub async fn userinfo_post(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, BearerError> {
-    let from_header = header_token(&req)?;
+    let from_header = bearer_token(&req)?;
     let from_body = if body.is_empty() {
         None
     } else {
@@ -41,7 +41,8 @@ pub async fn userinfo_post(
     answer(&state, &token).await
 }
 
-fn header_token(req: &HttpRequest) -> Result<Option<String>, BearerError> {
+/// The token of an `Authorization: Bearer` header, if there is one.
+pub fn bearer_token(req: &HttpRequest) -> Result<Option<String>, BearerError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };

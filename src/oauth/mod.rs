@@ -5,6 +5,7 @@ pub mod client;
 pub mod client_auth;
 pub mod flow;
 pub mod issue;
+pub mod logout;
 pub mod pkce;
 pub mod revocation;
 pub mod scope;

@@ -1,12 +1,18 @@
-//! The UserInfo endpoint's rules (OIDC Core §5.3): which token is good, which claims it buys.
+//! Bearer access tokens presented to Tessera itself: the UserInfo endpoint (OIDC Core §5.3)
+//! and the admin API.
 
 use serde_json::Value;
 
 use crate::error::BearerError;
 use crate::state::AppState;
+use crate::store::ActiveToken;
 use crate::tokens::{self, AccessTokenClaims, UserClaims};
 
-pub async fn userinfo(state: &AppState, token: &str) -> Result<Value, BearerError> {
+/// A signature-valid, unexpired, unrevoked access token of this issuer.
+pub async fn check_access_token(
+    state: &AppState,
+    token: &str,
+) -> Result<(AccessTokenClaims, ActiveToken), BearerError> {
     let now = state.now();
     let keys = state.keys.snapshot().ok_or(BearerError::Unavailable)?;
     let claims: AccessTokenClaims = tokens::verify(&keys, token, "at+jwt").ok_or(
@@ -28,7 +34,12 @@ pub async fn userinfo(state: &AppState, token: &str) -> Result<Value, BearerErro
         .ok_or(BearerError::InvalidToken(
             "the access token has been revoked",
         ))?;
-    let scopes: Vec<&str> = active.grant.scope.split(' ').collect();
+    Ok((claims, active))
+}
+
+pub async fn userinfo(state: &AppState, token: &str) -> Result<Value, BearerError> {
+    let (claims, active) = check_access_token(state, token).await?;
+    let scopes: Vec<&str> = claims.scope.split(' ').collect();
     if !scopes.contains(&"openid") {
         return Err(BearerError::InsufficientScope(
             "the access token was not granted the openid scope",

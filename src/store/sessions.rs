@@ -86,16 +86,31 @@ impl Store {
         self.revoke_session_grants(id, now).await?;
         Ok(result.rows_affected > 0)
     }
+}
 
-    pub async fn end_user_sessions(&self, user_id: &str, now: i64) -> Result<u64, DbErr> {
-        let live = session::Entity::find()
+impl Store {
+    /// A user's sessions that have not ended or expired, newest first.
+    pub async fn live_sessions(&self, user_id: &str, now: i64) -> Result<Vec<Session>, DbErr> {
+        use sea_orm::QueryOrder;
+        session::Entity::find()
             .filter(session::Column::UserId.eq(user_id))
             .filter(session::Column::EndedAt.is_null())
+            .filter(session::Column::ExpiresAt.gt(now))
+            .order_by_desc(session::Column::LastSeenAt)
+            .all(&self.db)
+            .await
+    }
+
+    /// The clients that hold grants made in a session.
+    pub async fn session_client_ids(&self, session_id: &str) -> Result<Vec<String>, DbErr> {
+        use super::entities::grant;
+        let grants = grant::Entity::find()
+            .filter(grant::Column::SessionId.eq(session_id))
             .all(&self.db)
             .await?;
-        for s in &live {
-            self.end_session(&s.id, now).await?;
-        }
-        Ok(live.len() as u64)
+        let mut ids: Vec<String> = grants.into_iter().map(|g| g.client_id).collect();
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
     }
 }

@@ -194,3 +194,47 @@ async fn bad_configuration_fails_with_one_clear_line() {
         );
     }
 }
+
+#[actix_web::test]
+async fn operators_list_and_end_sessions() {
+    let app = spawn_app().await;
+    let first = app.tokens(&crate::helpers::browser()).await;
+    let second = app.tokens(&crate::helpers::browser()).await;
+    let (ok, out, err) = tessera(
+        &app,
+        &["session", "list", "--user", "alice", "--json"],
+        None,
+    );
+    assert!(ok, "{err}");
+    let sessions: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let sessions = sessions.as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    let sid = sessions[0]["sid"].as_str().unwrap().to_owned();
+
+    let (ok, _, err) = tessera(&app, &["session", "revoke", &sid], None);
+    assert!(ok, "{err}");
+    let (ok, _, err) = tessera(&app, &["session", "revoke", &sid], None);
+    assert!(!ok && err.contains("already ended"), "{err}");
+    assert_eq!(
+        active(&app, &first).await as u8 + active(&app, &second).await as u8,
+        1,
+        "one of two sessions ended"
+    );
+
+    let (ok, out, err) = tessera(
+        &app,
+        &["user", "logout-everywhere", "alice", "--json"],
+        None,
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("\"sessions_ended\":1"), "{out}");
+    assert!(!active(&app, &first).await && !active(&app, &second).await);
+    let (ok, out, _) = tessera(&app, &["session", "list", "--user", "alice"], None);
+    assert!(ok && out.contains("no live sessions"));
+}
+
+async fn active(app: &crate::helpers::TestApp, tokens: &serde_json::Value) -> bool {
+    app.introspect(tokens["access_token"].as_str().unwrap())
+        .await["active"]
+        == true
+}

@@ -29,7 +29,13 @@ pub struct TestApp {
 }
 
 pub fn browser() -> reqwest::Client {
+    device_browser("Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0")
+}
+
+/// A browser that introduces itself with `user_agent`.
+pub fn device_browser(user_agent: &str) -> reqwest::Client {
     reqwest::Client::builder()
+        .user_agent(user_agent.to_owned())
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -165,6 +171,35 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// A page's HTML and its CSRF token.
+    pub async fn form_page(&self, browser: &reqwest::Client, path: &str) -> (String, String) {
+        let response = browser.get(self.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        let html = response.text().await.unwrap();
+        let csrf = field(&html, "csrf").expect("csrf field");
+        (html, csrf)
+    }
+
+    pub async fn introspect(&self, token: &str) -> serde_json::Value {
+        self.post_as_client("/introspect", &[("token", token)])
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn refresh_status(&self, client: &(String, String), token: &str) -> u16 {
+        self.rp_http
+            .post(self.url("/token"))
+            .basic_auth(&client.0, Some(&client.1))
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", token)])
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     /// Follows an authorize URL as a person would: signs in with `password` and approves
     /// consent when asked. Returns the final redirect to the client.
     pub async fn sign_in(
@@ -253,12 +288,46 @@ impl TestApp {
 
     /// Signs alice in with the confidential client and redeems the code: the token response.
     pub async fn tokens(&self, browser: &reqwest::Client) -> serde_json::Value {
-        let back = self
-            .sign_in(browser, &self.authorize_url(&[]), PASSWORD)
-            .await;
-        let response = self.redeem(&param(&back, "code").unwrap(), &[]).await;
+        let client = self.confidential.clone();
+        self.tokens_for(browser, &client).await
+    }
+
+    /// The same with another confidential (client_secret_basic) client.
+    pub async fn tokens_for(
+        &self,
+        browser: &reqwest::Client,
+        client: &(String, String),
+    ) -> serde_json::Value {
+        let url = self.authorize_url(&[("client_id", &client.0)]);
+        let back = self.sign_in(browser, &url, PASSWORD).await;
+        let code = param(&back, "code").unwrap();
+        let response = self
+            .rp_http
+            .post(self.url("/token"))
+            .basic_auth(&client.0, Some(&client.1))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+            ])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
+    }
+
+    /// Registers another confidential client allowed to refresh.
+    pub async fn add_client(&self, adjust: impl FnOnce(&mut ClientSpec)) -> (String, String) {
+        let mut spec = ClientSpec {
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            ..ClientSpec::new("Extra App", vec![REDIRECT.into()])
+        };
+        adjust(&mut spec);
+        let (client, secret) = admin::create_client(&self.state.store, spec, self.state.now())
+            .await
+            .unwrap();
+        (client.id, secret.unwrap())
     }
 
     /// Exchanges a code for the confidential client with a raw request.

@@ -6,4 +6,5 @@ mod cli;
 mod code_flow;
 mod helpers;
 mod lifecycle;
+mod sessions;
 mod token_errors;
