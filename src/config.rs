@@ -51,6 +51,8 @@ struct FileConfig {
     refresh_token_ttl: Option<i64>,
     refresh_token_absolute_ttl: Option<i64>,
     refresh_reuse_grace: Option<i64>,
+    key_rotation_period: Option<i64>,
+    clock_skew: Option<i64>,
 }
 
 #[derive(Clone)]
@@ -78,6 +80,10 @@ pub struct Config {
     /// Seconds during which a just-rotated refresh token still yields its successor, so that
     /// concurrent requests of one client do not revoke its grant.
     pub refresh_reuse_grace: i64,
+    /// How long a signing key signs before its successor takes over (seconds).
+    pub key_rotation_period: i64,
+    /// Clock difference tolerated between Tessera and relying parties (seconds).
+    pub clock_skew: i64,
 }
 
 impl fmt::Debug for Config {
@@ -164,6 +170,9 @@ impl Config {
             .unwrap_or(90 * 24 * 3600),
             refresh_reuse_grace: env_or("TESSERA_REFRESH_REUSE_GRACE", file.refresh_reuse_grace)?
                 .unwrap_or(2),
+            key_rotation_period: env_or("TESSERA_KEY_ROTATION_PERIOD", file.key_rotation_period)?
+                .unwrap_or(30 * 24 * 3600),
+            clock_skew: file.clock_skew.unwrap_or(60),
         };
         for (name, value) in [
             ("access_token_ttl", config.access_token_ttl),
@@ -181,6 +190,16 @@ impl Config {
                     "{name} must be a positive number of seconds, got {value}"
                 ));
             }
+        }
+        let prepublish = 2 * config.jwks_max_age + config.key_reload_interval as i64;
+        if config.key_rotation_period <= prepublish {
+            return Err(format!(
+                "key_rotation_period ({}s) must be longer than the pre-publication window (2 × jwks_max_age + key_reload_interval = {prepublish}s)",
+                config.key_rotation_period
+            ));
+        }
+        if config.clock_skew < 0 {
+            return Err("clock_skew must not be negative".into());
         }
         if config.refresh_reuse_grace < 0 {
             return Err("refresh_reuse_grace must not be negative".into());

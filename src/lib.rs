@@ -47,18 +47,16 @@ pub fn master_key(config: &Config) -> Result<MasterKey, String> {
     }
 }
 
-/// Everything the server needs, with signing keys generated when none exist yet.
+/// Everything the server needs, with signing keys generated when none exist yet. Fails
+/// rather than serve without a current key in every family.
 pub async fn prepare(config: Config, clock: Clock) -> Result<web::Data<AppState>, String> {
     let store = open_store(&config).await?;
     let master = master_key(&config)?;
     keys::ensure_current_keys(&store, &master, clock.now()).await?;
-    let keyring = keys::load_keyring(&store, &master).await?;
-    let handle = KeyringHandle::default();
-    handle.replace(keyring);
-    Ok(web::Data::new(AppState {
+    let state = web::Data::new(AppState {
         config,
         store,
-        keys: handle,
+        keys: KeyringHandle::default(),
         master,
         clock,
         http: reqwest::Client::builder()
@@ -66,7 +64,27 @@ pub async fn prepare(config: Config, clock: Clock) -> Result<web::Data<AppState>
             .timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?,
-    }))
+    });
+    refresh_keys(&state).await?;
+    Ok(state)
+}
+
+/// Runs the key schedule (pre-publishing successors, removing expired keys) and reloads the
+/// keyring. Every replica does this every `key_reload_interval`; the database decides races.
+pub async fn refresh_keys(state: &AppState) -> Result<(), String> {
+    keys::tick(state).await?;
+    let keyring = keys::load_keyring(state).await?;
+    let missing: Vec<_> = keys::Alg::ALL
+        .into_iter()
+        .filter(|alg| keyring.current(*alg).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "no current signing key for {missing:?}; keeping the previous keyring"
+        ));
+    }
+    state.keys.replace(keyring);
+    Ok(())
 }
 
 /// Starts serving on an already-bound listener (bind first, read the port, then serve).
@@ -74,7 +92,7 @@ pub fn serve(
     state: web::Data<AppState>,
     listener: TcpListener,
 ) -> Result<actix_web::dev::Server, String> {
-    spawn_keyring_reload(state.clone());
+    spawn_key_schedule(state.clone());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -88,20 +106,15 @@ pub fn serve(
     Ok(server)
 }
 
-/// Picks up keys changed by another replica or the CLI.
-fn spawn_keyring_reload(state: web::Data<AppState>) {
+/// The background task that rotates keys on schedule and picks up keys changed by another
+/// replica or the CLI.
+fn spawn_key_schedule(state: web::Data<AppState>) {
     let interval = Duration::from_secs(state.config.key_reload_interval.max(1));
     actix_web::rt::spawn(async move {
         loop {
             actix_web::rt::time::sleep(interval).await;
-            match keys::load_keyring(&state.store, &state.master).await {
-                Ok(keyring) if !keyring.signing_algs().is_empty() => state.keys.replace(keyring),
-                Ok(_) => {
-                    tracing::error!("keyring reload found no current key; keeping the old keyring")
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "keyring reload failed; keeping the old keyring")
-                }
+            if let Err(e) = refresh_keys(&state).await {
+                tracing::warn!(error = %e, "key schedule failed; will retry");
             }
         }
     });

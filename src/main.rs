@@ -49,6 +49,31 @@ enum Command {
     /// See and end users' sessions (devices)
     #[command(subcommand)]
     Session(SessionCommand),
+    /// Signing keys: list, rotate, revoke, re-wrap under a new master key
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Every key with its algorithm, state and transition times
+    List,
+    /// Pre-publish a successor key (safe: it signs only after every cached JWKS holds it)
+    Rotate {
+        /// Only this family (RS256, ES256 or EdDSA) [default: all]
+        #[arg(long)]
+        alg: Option<Alg>,
+        /// The successor signs at once (relying parties refetch the JWKS on the unknown kid)
+        #[arg(long)]
+        now: bool,
+    },
+    /// Emergency: take a key out of the JWKS at once; prints how many live tokens it breaks
+    Revoke { kid: String },
+    /// Re-seal every private key under a new master key (created if the file does not exist)
+    Rewrap {
+        #[arg(long)]
+        new_master_key_file: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -195,6 +220,25 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Session(command) => {
             let state = tessera::prepare(config, Clock::System).await?;
             session_command(&state, command, cli.json).await
+        }
+        Command::Keys(KeysCommand::Rewrap {
+            new_master_key_file,
+        }) => {
+            let store = tessera::open_store(&config).await?;
+            let old = tessera::master_key(&config)?;
+            let new = tessera::keys::MasterKey::load_or_create(&new_master_key_file)?;
+            let count = tessera::keys::rewrap(&store, &old, &new).await?;
+            let text = format!(
+                "re-sealed {count} signing key(s) under {}.\nNow make it the master key: set TESSERA_MASTER_KEY to its contents, or move it to {}; the old key no longer opens them.",
+                new_master_key_file.display(),
+                config.master_key_path().display()
+            );
+            print(cli.json, json!({"rewrapped": count}), &text);
+            Ok(())
+        }
+        Command::Keys(command) => {
+            let state = tessera::prepare(config, Clock::System).await?;
+            keys_command(&state, command, cli.json).await
         }
     }
 }
@@ -512,6 +556,71 @@ async fn session_command(
                 &format!("ended session {sid}"),
             );
         }
+    }
+    Ok(())
+}
+
+async fn keys_command(
+    state: &AppState,
+    command: KeysCommand,
+    json_output: bool,
+) -> Result<(), String> {
+    match command {
+        KeysCommand::List => {
+            let lines = tessera::keys::list(state).await?;
+            let time = |t: Option<i64>| t.map_or("-".to_string(), |t| t.to_string());
+            let text = std::iter::once(
+                "kid\talg\tstate\tcreated\tactivates\tretires\tremoved\trevoked".to_string(),
+            )
+            .chain(lines.iter().map(|l| {
+                format!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    l.kid,
+                    l.alg,
+                    l.state,
+                    l.created_at,
+                    l.activates_at,
+                    time(l.retires_at),
+                    time(l.removes_at),
+                    time(l.revoked_at)
+                )
+            }))
+            .collect::<Vec<_>>()
+            .join("\n");
+            print(json_output, json!(lines), &text);
+        }
+        KeysCommand::Rotate { alg, now } => {
+            let outcomes = tessera::keys::rotate(state, alg, now).await?;
+            let text = outcomes
+                .iter()
+                .map(|o| {
+                    let what = if o.existing {
+                        "successor already scheduled"
+                    } else {
+                        "new key"
+                    };
+                    format!(
+                        "{}: {what} {} signs from {} (unix time)",
+                        o.alg, o.kid, o.activates_at
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            print(json_output, json!(outcomes), &text);
+        }
+        KeysCommand::Revoke { kid } => {
+            let (alg, live) = tessera::keys::revoke(state, &kid).await?;
+            let text = format!(
+                "revoked {alg} key {kid}: it leaves the JWKS at the next reload (within {}s); {live} unexpired token(s) signed with it no longer verify",
+                state.config.key_reload_interval
+            );
+            print(
+                json_output,
+                json!({"revoked": kid, "alg": alg, "live_tokens_invalidated": live}),
+                &text,
+            );
+        }
+        KeysCommand::Rewrap { .. } => unreachable!("handled before the state is prepared"),
     }
     Ok(())
 }

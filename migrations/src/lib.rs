@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_init;
 mod m20261126_000002_token_lifecycle;
+mod m20261126_000003_key_lifecycle;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_init::Migration),
             Box::new(m20261126_000002_token_lifecycle::Migration),
+            Box::new(m20261126_000003_key_lifecycle::Migration),
         ]
     }
 }

@@ -1,9 +1,13 @@
-//! Fresh key pairs with their public JWK and RFC 7638 kid.
+//! Fresh key pairs with their public JWK (including an rcgen self-signed certificate as `x5c`)
+//! and RFC 7638 kid.
 
+use base64::Engine;
+use ring::digest;
 use ring::rand::SystemRandom;
-use ring::signature::{self, EcdsaKeyPair, KeyPair as _};
+use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _};
 use rsa::pkcs8::EncodePrivateKey;
 use rsa::traits::PublicKeyParts;
+use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
 use super::{Alg, thumbprint};
@@ -13,35 +17,62 @@ pub struct NewKey {
     pub kid: String,
     pub alg: Alg,
     pub pkcs8: Zeroizing<Vec<u8>>,
+    /// The public JWK without kid/alg/use (added when published).
     pub public_jwk: String,
 }
 
 pub fn generate(alg: Alg) -> Result<NewKey, String> {
-    match alg {
-        Alg::RS256 => generate_rsa(),
-        Alg::ES256 => generate_p256(),
-    }
+    let (pkcs8, members) = match alg {
+        Alg::RS256 => rsa_key()?,
+        Alg::ES256 => p256_key()?,
+        Alg::EdDSA => ed25519_key()?,
+    };
+    // The members are in lexicographic order, as RFC 7638 §3 requires for the thumbprint.
+    let canonical = Value::Object(members.iter().cloned().collect::<Map<_, _>>()).to_string();
+    let kid = thumbprint(&canonical);
+    let cert = certificate(&pkcs8, &kid)?;
+    let mut jwk: Map<String, Value> = members.into_iter().collect();
+    jwk.insert(
+        "x5c".into(),
+        vec![base64::engine::general_purpose::STANDARD.encode(&cert)].into(),
+    );
+    jwk.insert(
+        "x5t#S256".into(),
+        b64url(digest::digest(&digest::SHA256, &cert).as_ref()).into(),
+    );
+    Ok(NewKey {
+        kid,
+        alg,
+        pkcs8,
+        public_jwk: Value::Object(jwk).to_string(),
+    })
 }
 
-fn generate_rsa() -> Result<NewKey, String> {
-    // ring cannot generate RSA keys; the rsa crate does, and ring signs with the PKCS#8 it emits.
+type Members = Vec<(String, Value)>;
+
+fn members(pairs: &[(&str, String)]) -> Members {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::String(v.clone())))
+        .collect()
+}
+
+fn rsa_key() -> Result<(Zeroizing<Vec<u8>>, Members), String> {
+    // ring cannot generate RSA keys; the rsa crate does, and ring signs with its PKCS#8.
     let key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048)
         .map_err(|e| format!("RSA key generation failed: {e}"))?;
     let pkcs8 = key
         .to_pkcs8_der()
         .map_err(|e| format!("RSA key encoding failed: {e}"))?;
-    let n = b64url(&key.n().to_bytes_be());
-    let e = b64url(&key.e().to_bytes_be());
-    let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
-    Ok(NewKey {
-        kid: thumbprint(&canonical),
-        alg: Alg::RS256,
-        pkcs8: Zeroizing::new(pkcs8.as_bytes().to_vec()),
-        public_jwk: canonical,
-    })
+    let public = members(&[
+        ("e", b64url(&key.e().to_bytes_be())),
+        ("kty", "RSA".into()),
+        ("n", b64url(&key.n().to_bytes_be())),
+    ]);
+    Ok((Zeroizing::new(pkcs8.as_bytes().to_vec()), public))
 }
 
-fn generate_p256() -> Result<NewKey, String> {
+fn p256_key() -> Result<(Zeroizing<Vec<u8>>, Members), String> {
     let rng = SystemRandom::new();
     let alg = &signature::ECDSA_P256_SHA256_FIXED_SIGNING;
     let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &rng)
@@ -50,20 +81,48 @@ fn generate_p256() -> Result<NewKey, String> {
         .map_err(|e| format!("P-256 key rejected: {e}"))?;
     // Uncompressed point: 0x04 || x (32 bytes) || y (32 bytes).
     let point = pair.public_key().as_ref();
-    let (x, y) = (b64url(&point[1..33]), b64url(&point[33..65]));
-    let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
-    Ok(NewKey {
-        kid: thumbprint(&canonical),
-        alg: Alg::ES256,
-        pkcs8: Zeroizing::new(pkcs8.as_ref().to_vec()),
-        public_jwk: canonical,
-    })
+    let public = members(&[
+        ("crv", "P-256".into()),
+        ("kty", "EC".into()),
+        ("x", b64url(&point[1..33])),
+        ("y", b64url(&point[33..65])),
+    ]);
+    Ok((Zeroizing::new(pkcs8.as_ref().to_vec()), public))
+}
+
+fn ed25519_key() -> Result<(Zeroizing<Vec<u8>>, Members), String> {
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+        .map_err(|_| "Ed25519 key generation failed".to_string())?;
+    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref())
+        .map_err(|e| format!("Ed25519 key rejected: {e}"))?;
+    let public = members(&[
+        ("crv", "Ed25519".into()),
+        ("kty", "OKP".into()),
+        ("x", b64url(pair.public_key().as_ref())),
+    ]);
+    Ok((Zeroizing::new(pkcs8.as_ref().to_vec()), public))
+}
+
+/// A self-signed X.509 certificate for the key, for relying parties that want `x5c`.
+fn certificate(pkcs8: &[u8], kid: &str) -> Result<Vec<u8>, String> {
+    let key_pair = rcgen::KeyPair::try_from(pkcs8).map_err(|e| format!("certificate key: {e}"))?;
+    let mut params =
+        rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| e.to_string())?;
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        format!("Tessera signing key {kid}"),
+    );
+    let cert = params
+        .self_signed(&key_pair)
+        .map_err(|e| format!("certificate: {e}"))?;
+    Ok(cert.der().to_vec())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{KeyState, MasterKey, SigningKey, StoredKey};
+    use crate::keys::{MasterKey, SigningKey, StoredKey};
 
     #[test]
     fn generated_keys_sign_and_verify_after_sealing() {
@@ -71,18 +130,29 @@ mod tests {
         for alg in Alg::ALL {
             let new = generate(alg).unwrap();
             assert_eq!(new.kid.len(), 43, "SHA-256 thumbprint");
+            let jwk: Value = serde_json::from_str(&new.public_jwk).unwrap();
+            assert!(
+                jwk["x5c"][0].is_string() && jwk["x5t#S256"].is_string(),
+                "{alg}"
+            );
+            assert!(
+                jwk.get("d").is_none() && jwk.get("p").is_none(),
+                "no private members"
+            );
             let stored = StoredKey {
                 kid: new.kid.clone(),
                 alg,
-                state: KeyState::Current,
+                generation: 1,
+                created_at: 0,
                 activates_at: 0,
+                revoked_at: None,
                 sealed_private_key: master.seal(&new.kid, &new.pkcs8),
                 public_jwk: new.public_jwk.clone(),
             };
             assert!(!stored.sealed_private_key.contains(&b64url(&new.pkcs8)));
             let key = SigningKey::unseal(&stored, &master).unwrap();
             let sig = key.sign(b"header.payload").unwrap();
-            assert!(key.verify(b"header.payload", &sig));
+            assert!(key.verify(b"header.payload", &sig), "{alg}");
             assert!(!key.verify(b"header.payloaD", &sig));
             assert!(!format!("{key:?}").contains("pkcs8"));
         }
@@ -96,5 +166,12 @@ mod tests {
             thumbprint(canonical),
             "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
         );
+        let members = members(&[
+            ("e", "AQAB".into()),
+            ("kty", "RSA".into()),
+            ("n", "x".into()),
+        ]);
+        let ordered = Value::Object(members.into_iter().collect::<Map<_, _>>()).to_string();
+        assert_eq!(ordered, r#"{"e":"AQAB","kty":"RSA","n":"x"}"#);
     }
 }

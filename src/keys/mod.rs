@@ -1,20 +1,25 @@
-//! Signing keys: generation, sealing at rest, the in-memory keyring and the JWKS document.
+//! Signing keys: generation, sealing at rest, the lifecycle timeline, the in-memory keyring
+//! and the JWKS document.
 
 mod generate;
 mod lifecycle;
 mod master;
+mod timeline;
 
 use std::fmt;
-use std::str::FromStr;
 
 use ring::rand::SystemRandom;
-use ring::signature::{self, EcdsaKeyPair, KeyPair as _, RsaKeyPair};
+use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use generate::{NewKey, generate};
-pub use lifecycle::{ensure_current_keys, load_keyring};
+pub use lifecycle::{
+    RotateOutcome, ensure_current_keys, list, load_keyring, load_with, revoke, rewrap, rotate,
+    schedule, tick,
+};
 pub use master::MasterKey;
+pub use timeline::{KeyState, Schedule, Timeline, timeline};
 
 use crate::oauth::client::wire_names;
 use crate::secret::{b64url, hash};
@@ -24,36 +29,47 @@ use crate::secret::{b64url, hash};
 pub enum Alg {
     RS256,
     ES256,
+    EdDSA,
 }
 
-wire_names!(Alg { RS256 => "RS256", ES256 => "ES256" });
+wire_names!(Alg { RS256 => "RS256", ES256 => "ES256", EdDSA => "EdDSA" });
 
 impl Alg {
-    pub const ALL: [Alg; 2] = [Alg::RS256, Alg::ES256];
+    pub const ALL: [Alg; 3] = [Alg::RS256, Alg::ES256, Alg::EdDSA];
 }
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KeyState {
-    /// Published, not yet signing.
-    Next,
-    Current,
-    /// Published so that tokens it signed still verify; signs nothing.
-    Retired,
-}
-
-wire_names!(KeyState { Next => "next", Current => "current", Retired => "retired" });
 
 enum Signer {
     Rsa(RsaKeyPair),
     Ec(EcdsaKeyPair),
+    Ed(Ed25519KeyPair),
+}
+
+/// One row of the key table as the store hands it over.
+pub struct StoredKey {
+    pub kid: String,
+    pub alg: Alg,
+    pub generation: i64,
+    pub created_at: i64,
+    pub activates_at: i64,
+    pub revoked_at: Option<i64>,
+    pub sealed_private_key: String,
+    pub public_jwk: String,
+}
+
+impl fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("activates_at", &self.activates_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A decrypted signing key. Its private half never leaves this struct.
 pub struct SigningKey {
     pub kid: String,
     pub alg: Alg,
-    pub state: KeyState,
     pub activates_at: i64,
     public_jwk: Value,
     signer: Signer,
@@ -64,44 +80,32 @@ impl fmt::Debug for SigningKey {
         f.debug_struct("SigningKey")
             .field("kid", &self.kid)
             .field("alg", &self.alg)
-            .field("state", &self.state)
             .field("private", &"<redacted>")
             .finish()
     }
 }
 
-/// One row of the key table as the store hands it over.
-pub struct StoredKey {
-    pub kid: String,
-    pub alg: Alg,
-    pub state: KeyState,
-    pub activates_at: i64,
-    pub sealed_private_key: String,
-    pub public_jwk: String,
-}
-
 impl SigningKey {
     pub fn unseal(stored: &StoredKey, master: &MasterKey) -> Result<Self, String> {
         let pkcs8 = master.open(&stored.kid, &stored.sealed_private_key)?;
+        let rejected = |e: ring::error::KeyRejected| format!("key {}: {e}", stored.kid);
         let signer = match stored.alg {
-            Alg::RS256 => Signer::Rsa(
-                RsaKeyPair::from_pkcs8(&pkcs8).map_err(|e| format!("key {}: {e}", stored.kid))?,
-            ),
+            Alg::RS256 => Signer::Rsa(RsaKeyPair::from_pkcs8(&pkcs8).map_err(rejected)?),
             Alg::ES256 => Signer::Ec(
                 EcdsaKeyPair::from_pkcs8(
                     &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
                     &pkcs8,
                     &SystemRandom::new(),
                 )
-                .map_err(|e| format!("key {}: {e}", stored.kid))?,
+                .map_err(rejected)?,
             ),
+            Alg::EdDSA => Signer::Ed(Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(rejected)?),
         };
         let public_jwk = serde_json::from_str(&stored.public_jwk)
             .map_err(|e| format!("key {}: bad public JWK: {e}", stored.kid))?;
         Ok(Self {
             kid: stored.kid.clone(),
             alg: stored.alg,
-            state: stored.state,
             activates_at: stored.activates_at,
             public_jwk,
             signer,
@@ -117,24 +121,26 @@ impl SigningKey {
                 Ok(sig)
             }
             Signer::Ec(pair) => Ok(pair.sign(&rng, message)?.as_ref().to_vec()),
+            Signer::Ed(pair) => Ok(pair.sign(message).as_ref().to_vec()),
         }
     }
 
     pub fn verify(&self, message: &[u8], sig: &[u8]) -> bool {
-        match &self.signer {
-            Signer::Rsa(pair) => signature::UnparsedPublicKey::new(
+        let (algorithm, public): (&dyn signature::VerificationAlgorithm, &[u8]) = match &self.signer
+        {
+            Signer::Rsa(pair) => (
                 &signature::RSA_PKCS1_2048_8192_SHA256,
                 pair.public_key().as_ref(),
-            )
-            .verify(message, sig)
-            .is_ok(),
-            Signer::Ec(pair) => signature::UnparsedPublicKey::new(
+            ),
+            Signer::Ec(pair) => (
                 &signature::ECDSA_P256_SHA256_FIXED,
                 pair.public_key().as_ref(),
-            )
+            ),
+            Signer::Ed(pair) => (&signature::ED25519, pair.public_key().as_ref()),
+        };
+        signature::UnparsedPublicKey::new(algorithm, public)
             .verify(message, sig)
-            .is_ok(),
-        }
+            .is_ok()
     }
 
     fn jwks_entry(&self) -> Value {
@@ -148,32 +154,50 @@ impl SigningKey {
     }
 }
 
-/// Every published key, and the JWKS bytes served for them, loaded as one snapshot.
+/// The published keys, the signer of each family and the JWKS bytes, as one snapshot.
 pub struct Keyring {
     keys: Vec<SigningKey>,
+    current: Vec<(Alg, usize)>,
     jwks: Vec<u8>,
     etag: String,
 }
 
 impl Keyring {
-    pub fn new(mut keys: Vec<SigningKey>) -> Self {
+    /// `keys` are the published ones; the current key of a family is the one that activated
+    /// last at `now`.
+    pub fn new(mut keys: Vec<SigningKey>, now: i64) -> Self {
         keys.sort_by(|a, b| {
             (a.alg.as_str(), a.activates_at).cmp(&(b.alg.as_str(), b.activates_at))
         });
+        let current = Alg::ALL
+            .into_iter()
+            .filter_map(|alg| {
+                keys.iter()
+                    .enumerate()
+                    .filter(|(_, k)| k.alg == alg && k.activates_at <= now)
+                    .max_by_key(|(_, k)| k.activates_at)
+                    .map(|(i, _)| (alg, i))
+            })
+            .collect();
         let document = serde_json::json!({
             "keys": keys.iter().map(SigningKey::jwks_entry).collect::<Vec<_>>()
         });
         let jwks = document.to_string().into_bytes();
         let etag = format!("\"{}\"", &hash(&String::from_utf8_lossy(&jwks))[..27]);
-        Self { keys, jwks, etag }
+        Self {
+            keys,
+            current,
+            jwks,
+            etag,
+        }
     }
 
-    /// The key that signs for `alg` now: the newest `current` one.
+    /// The key that signs for `alg` now.
     pub fn current(&self, alg: Alg) -> Option<&SigningKey> {
-        self.keys
+        self.current
             .iter()
-            .filter(|k| k.alg == alg && k.state == KeyState::Current)
-            .max_by_key(|k| k.activates_at)
+            .find(|(a, _)| *a == alg)
+            .map(|(_, i)| &self.keys[*i])
     }
 
     pub fn find(&self, kid: &str) -> Option<&SigningKey> {
@@ -182,10 +206,11 @@ impl Keyring {
 
     /// Algorithms with a current key, the only ones discovery may offer.
     pub fn signing_algs(&self) -> Vec<Alg> {
-        Alg::ALL
-            .into_iter()
-            .filter(|alg| self.current(*alg).is_some())
-            .collect()
+        self.current.iter().map(|(a, _)| *a).collect()
+    }
+
+    pub fn kids(&self) -> Vec<&str> {
+        self.keys.iter().map(|k| k.kid.as_str()).collect()
     }
 
     pub fn jwks(&self) -> &[u8] {

@@ -14,6 +14,9 @@ use crate::tokens;
 
 const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
+/// Lifetime of a back-channel logout token (seconds).
+pub const LOGOUT_TOKEN_TTL: i64 = 120;
+
 /// Whether the caller waits for clients to be told (a CLI about to exit) or not (a request).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {
@@ -104,7 +107,7 @@ fn logout_token(state: &AppState, client: &Client, session: &Session, now: i64) 
         iss: &state.config.issuer,
         aud: &client.id,
         iat: now,
-        exp: now + 120,
+        exp: now + LOGOUT_TOKEN_TTL,
         jti: random_id(),
         sub: &session.user_id,
         sid: &session.id,

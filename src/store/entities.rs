@@ -177,12 +177,12 @@ pub mod signing_key {
         #[sea_orm(primary_key, auto_increment = false)]
         pub kid: String,
         pub alg: String,
-        pub state: String,
         pub sealed_private_key: String,
         pub public_jwk: String,
         pub created_at: i64,
         pub activates_at: i64,
-        pub retired_at: Option<i64>,
+        pub generation: i64,
+        pub revoked_at: Option<i64>,
     }
     no_relations!();
 }

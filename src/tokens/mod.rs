@@ -76,7 +76,7 @@ pub fn at_hash(access_token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{Alg, KeyState, MasterKey, SigningKey, StoredKey, generate};
+    use crate::keys::{Alg, MasterKey, SigningKey, StoredKey, generate};
 
     fn keyring() -> Keyring {
         let master = MasterKey::parse(&"22".repeat(32)).unwrap();
@@ -85,11 +85,13 @@ mod tests {
             sealed_private_key: master.seal(&new.kid, &new.pkcs8),
             kid: new.kid,
             alg: Alg::ES256,
-            state: KeyState::Current,
+            generation: 1,
+            created_at: 0,
             activates_at: 0,
+            revoked_at: None,
             public_jwk: new.public_jwk,
         };
-        Keyring::new(vec![SigningKey::unseal(&stored, &master).unwrap()])
+        Keyring::new(vec![SigningKey::unseal(&stored, &master).unwrap()], 0)
     }
 
     #[test]
