@@ -179,10 +179,15 @@ enum UserCommand {
 #[actix_web::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The server logs its work; operator commands print their result and only warnings.
+    let default_filter = match cli.command {
+        Command::Serve { .. } => "info,sea_orm_migration=warn",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
-                .unwrap_or_else(|_| "info".into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

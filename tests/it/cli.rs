@@ -10,10 +10,19 @@ fn tessera(
     args: &[&str],
     stdin: Option<&str>,
 ) -> (bool, String, String) {
+    tessera_with_key(app, &app.master_key, args, stdin)
+}
+
+fn tessera_with_key(
+    app: &crate::helpers::TestApp,
+    master_key: &str,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> (bool, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
         .args(args)
         .env("TESSERA_DATABASE_URL", &app.db_url)
-        .env("TESSERA_MASTER_KEY", &app.master_key)
+        .env("TESSERA_MASTER_KEY", master_key)
         .env("TESSERA_ISSUER", &app.base)
         .env_remove("TESSERA_CONFIG")
         .stdin(Stdio::piped())
@@ -237,4 +246,70 @@ async fn active(app: &crate::helpers::TestApp, tokens: &serde_json::Value) -> bo
     app.introspect(tokens["access_token"].as_str().unwrap())
         .await["active"]
         == true
+}
+
+#[actix_web::test]
+async fn operators_manage_signing_keys() {
+    let app = spawn_app().await;
+    let tokens = app.tokens(&crate::helpers::browser()).await;
+    let (ok, out, err) = tessera(&app, &["keys", "list", "--json"], None);
+    assert!(ok, "{err}");
+    let keys: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(keys.as_array().unwrap().len(), 3);
+    assert!(
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["state"] == "current" && k["activates_at"].is_i64())
+    );
+    assert!(
+        !out.contains("sealed") && !out.contains("\"d\""),
+        "no private material"
+    );
+
+    let (ok, out, err) = tessera(&app, &["keys", "rotate", "--alg", "ES256", "--json"], None);
+    assert!(ok, "{err}");
+    let rotated: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rotated[0]["existing"], false);
+    let (ok, out, _) = tessera(&app, &["keys", "rotate", "--alg", "ES256"], None);
+    assert!(ok && out.contains("already scheduled"), "{out}");
+    let (ok, out, _) = tessera(&app, &["keys", "list"], None);
+    assert!(ok && out.contains("next"), "{out}");
+
+    let access = tokens["access_token"].as_str().unwrap();
+    let header: serde_json::Value = serde_json::from_slice(
+        &tessera::secret::b64url_decode(access.split('.').next().unwrap()).unwrap(),
+    )
+    .unwrap();
+    let kid = header["kid"].as_str().unwrap();
+    let (ok, out, err) = tessera(&app, &["keys", "revoke", kid], None);
+    assert!(ok, "{err}");
+    assert!(out.contains("1 unexpired token(s)"), "{out}");
+    let (ok, _, err) = tessera(&app, &["keys", "revoke", "no-such-kid"], None);
+    assert!(!ok && err.contains("no signing key"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let new_key_path = dir.path().join("new.key");
+    let (ok, out, err) = tessera(
+        &app,
+        &[
+            "keys",
+            "rewrap",
+            "--new-master-key-file",
+            new_key_path.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("re-sealed 4"), "{out}");
+    let (ok, _, err) = tessera(&app, &["keys", "list"], None);
+    assert!(
+        !ok && err.contains("cannot decrypt"),
+        "the old master key no longer opens them: {err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let new_key = std::fs::read_to_string(&new_key_path).unwrap();
+    let (ok, out, err) = tessera_with_key(&app, new_key.trim(), &["keys", "list"], None);
+    assert!(ok, "{err}");
+    assert!(out.contains("revoked"));
 }

@@ -347,3 +347,34 @@ impl TestApp {
             .unwrap()
     }
 }
+
+/// Another server process on the same database, master key, issuer and clock: a replica
+/// behind the same load balancer.
+pub struct Replica {
+    pub base: String,
+    pub state: actix_web::web::Data<AppState>,
+}
+
+impl TestApp {
+    pub async fn spawn_replica(&self, adjust: impl FnOnce(&mut Config)) -> Replica {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let overrides = Overrides {
+            issuer: Some(self.base.clone()),
+            bind: Some(format!("127.0.0.1:{port}")),
+            database_url: Some(self.db_url.clone()),
+            master_key: Some(self.master_key.clone()),
+            ..Default::default()
+        };
+        let mut config = Config::load(&overrides).unwrap();
+        adjust(&mut config);
+        let state = tessera::prepare(config, Clock::Fixed(self.clock.clone()))
+            .await
+            .unwrap();
+        actix_web::rt::spawn(tessera::serve(state.clone(), listener).unwrap());
+        Replica {
+            base: format!("http://127.0.0.1:{port}"),
+            state,
+        }
+    }
+}

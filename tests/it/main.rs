@@ -6,5 +6,6 @@ mod cli;
 mod code_flow;
 mod helpers;
 mod lifecycle;
+mod rotation;
 mod sessions;
 mod token_errors;
