@@ -249,9 +249,10 @@ async fn run(cli: Cli) -> Result<(), String> {
 }
 
 async fn serve(config: Config, demo: bool, json_output: bool) -> Result<(), String> {
-    let listener =
-        TcpListener::bind(config.bind).map_err(|e| format!("cannot bind {}: {e}", config.bind))?;
+    // Database and keys first: a broken configuration is reported before the port is taken.
+    let bind = config.bind;
     let state = tessera::prepare(config, Clock::System).await?;
+    let listener = TcpListener::bind(bind).map_err(|e| format!("cannot bind {bind}: {e}"))?;
     let demo = if demo {
         Some(admin::ensure_demo(&state.store, &state.master, state.now()).await?)
     } else {

@@ -3,7 +3,7 @@
 
 use crate::helpers::{PASSWORD, REDIRECT, browser, field, location, param, spawn_app};
 
-#[actix_web::test]
+on_both_backends! {
 async fn unverifiable_requests_get_an_error_page_and_no_redirect() {
     let app = spawn_app().await;
     let cases = [
@@ -34,8 +34,9 @@ async fn unverifiable_requests_get_an_error_page_and_no_redirect() {
         );
     }
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn verified_requests_get_error_redirects_with_state_and_iss() {
     let app = spawn_app().await;
     let cases: &[(&[(&str, &str)], &str)] = &[
@@ -85,8 +86,9 @@ async fn verified_requests_get_error_redirects_with_state_and_iss() {
         assert!(param(&back, "code").is_none());
     }
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn public_clients_must_use_pkce() {
     let app = spawn_app().await;
     let url = app.authorize_url(&[("client_id", &app.public_client)]);
@@ -94,8 +96,9 @@ async fn public_clients_must_use_pkce() {
     assert_eq!(param(&back, "error").as_deref(), Some("invalid_request"));
     assert!(param(&back, "error_description").unwrap().contains("PKCE"));
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn forms_without_a_matching_csrf_token_are_refused() {
     let app = spawn_app().await;
     let browser = browser();
@@ -148,8 +151,9 @@ async fn forms_without_a_matching_csrf_token_are_refused() {
         .unwrap();
     assert_eq!(response.status(), 403);
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn wrong_password_and_disabled_users_cannot_sign_in() {
     let app = spawn_app().await;
     let browser = browser();
@@ -198,8 +202,9 @@ async fn wrong_password_and_disabled_users_cannot_sign_in() {
         .unwrap();
     assert_eq!(response.status(), 401);
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn consent_can_be_denied() {
     let app = spawn_app().await;
     let browser = browser();
@@ -262,8 +267,9 @@ async fn consent_can_be_denied() {
         .unwrap();
     assert_eq!(again.status(), 400);
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn garbage_and_oversized_input_gets_4xx_never_5xx() {
     let app = spawn_app().await;
     let huge = "x".repeat(5000);
@@ -336,4 +342,5 @@ async fn garbage_and_oversized_input_gets_4xx_never_5xx() {
         let status = response.status();
         assert!(status.is_client_error(), "{path}: {status}");
     }
+}
 }

@@ -47,7 +47,7 @@ fn tessera_with_key(
     )
 }
 
-#[actix_web::test]
+on_both_backends! {
 async fn clients_and_users_created_by_the_cli_work_on_the_running_server() {
     let app = spawn_app().await;
     let (ok, out, err) = tessera(
@@ -148,8 +148,9 @@ async fn clients_and_users_created_by_the_cli_work_on_the_running_server() {
     let (ok, out, _) = tessera(&app, &["user", "list"], None);
     assert!(ok && out.contains("alice") && out.contains("disabled"));
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn bad_configuration_fails_with_one_clear_line() {
     let app = spawn_app().await;
     let cases: &[(&[&str], &str)] = &[
@@ -203,8 +204,9 @@ async fn bad_configuration_fails_with_one_clear_line() {
         );
     }
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn operators_list_and_end_sessions() {
     let app = spawn_app().await;
     let first = app.tokens(&crate::helpers::browser()).await;
@@ -241,6 +243,7 @@ async fn operators_list_and_end_sessions() {
     let (ok, out, _) = tessera(&app, &["session", "list", "--user", "alice"], None);
     assert!(ok && out.contains("no live sessions"));
 }
+}
 
 async fn active(app: &crate::helpers::TestApp, tokens: &serde_json::Value) -> bool {
     app.introspect(tokens["access_token"].as_str().unwrap())
@@ -248,7 +251,7 @@ async fn active(app: &crate::helpers::TestApp, tokens: &serde_json::Value) -> bo
         == true
 }
 
-#[actix_web::test]
+on_both_backends! {
 async fn operators_manage_signing_keys() {
     let app = spawn_app().await;
     let tokens = app.tokens(&crate::helpers::browser()).await;
@@ -312,4 +315,5 @@ async fn operators_manage_signing_keys() {
     let (ok, out, err) = tessera_with_key(&app, new_key.trim(), &["keys", "list"], None);
     assert!(ok, "{err}");
     assert!(out.contains("revoked"));
+}
 }

@@ -111,15 +111,16 @@ async fn full_flow(
     (sub, tokens.access_token().clone())
 }
 
-#[actix_web::test]
+on_both_backends! {
 async fn relying_party_signs_in_with_basic_auth_and_rs256() {
     let app = spawn_app().await;
     let (id, secret) = app.confidential.clone();
     let rp = relying_party(&app, &id, Some(&secret)).await;
     full_flow(&app, &rp, CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256).await;
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn relying_party_with_client_secret_post_gets_es256_id_tokens() {
     let app = spawn_app().await;
     let (id, secret) = app.post_client.clone();
@@ -127,15 +128,17 @@ async fn relying_party_with_client_secret_post_gets_es256_id_tokens() {
     rp.client = rp.client.set_auth_type(AuthType::RequestBody);
     full_flow(&app, &rp, CoreJwsSigningAlgorithm::EcdsaP256Sha256).await;
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn public_client_uses_pkce_without_a_secret() {
     let app = spawn_app().await;
     let rp = relying_party(&app, &app.public_client.clone(), None).await;
     full_flow(&app, &rp, CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256).await;
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn second_authorize_uses_the_sso_session_and_remembered_consent() {
     let app = spawn_app().await;
     let first = app
@@ -190,8 +193,9 @@ async fn second_authorize_uses_the_sso_session_and_remembered_consent() {
         .await;
     assert!(param(&back, "code").is_some());
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn session_cookie_is_http_only_and_lax() {
     let app = spawn_app().await;
     let browser = browser();
@@ -235,8 +239,9 @@ async fn session_cookie_is_http_only_and_lax() {
         "http issuer: no Secure flag, or browsers drop it"
     );
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn response_modes_fragment_and_form_post() {
     let app = spawn_app().await;
     let back = app
@@ -279,8 +284,9 @@ async fn response_modes_fragment_and_form_post() {
         Some("st-1")
     );
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn tokens_carry_the_claims_relying_parties_need() {
     let app = spawn_app().await;
     let back = app
@@ -335,4 +341,5 @@ async fn tokens_carry_the_claims_relying_parties_need() {
         at["exp"].as_i64().unwrap() - at["iat"].as_i64().unwrap(),
         300
     );
+}
 }

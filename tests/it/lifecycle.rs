@@ -30,7 +30,7 @@ fn str_of(v: &serde_json::Value, key: &str) -> String {
         .to_owned()
 }
 
-#[actix_web::test]
+on_both_backends! {
 async fn refresh_tokens_rotate_and_reuse_revokes_the_grant() {
     let app = spawn_app().await;
     let first = app.tokens(&browser()).await;
@@ -62,8 +62,9 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_grant() {
         false
     );
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn fifty_concurrent_refreshes_yield_one_successor() {
     let app = spawn_app().await;
     let rt = str_of(&app.tokens(&browser()).await, "refresh_token");
@@ -88,8 +89,9 @@ async fn fifty_concurrent_refreshes_yield_one_successor() {
     let (status, _) = json(refresh(&app, &str_of(&next, "refresh_token"), &[]).await).await;
     assert_eq!(status, 400, "…revokes the family");
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn refresh_scope_may_narrow_but_not_widen() {
     let app = spawn_app().await;
     let rt = str_of(&app.tokens(&browser()).await, "refresh_token");
@@ -105,8 +107,9 @@ async fn refresh_scope_may_narrow_but_not_widen() {
     let (_, again) = json(refresh(&app, &str_of(&body, "refresh_token"), &[]).await).await;
     assert_eq!(again["scope"], "openid profile email");
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn refresh_tokens_expire_on_idle_and_absolute_limits() {
     let app = crate::helpers::spawn_app_with(|c| {
         c.refresh_token_ttl = 100;
@@ -132,8 +135,9 @@ async fn refresh_tokens_expire_on_idle_and_absolute_limits() {
     assert_eq!(json(refresh(&app, &rt_live, &[]).await).await.0, 400);
     rt.clear();
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn revocation_follows_rfc_7009() {
     let app = spawn_app().await;
     let tokens = app.tokens(&browser()).await;
@@ -200,8 +204,9 @@ async fn revocation_follows_rfc_7009() {
         false
     );
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn introspection_tells_the_truth() {
     let app = spawn_app().await;
     let tokens = app.tokens(&browser()).await;
@@ -229,8 +234,9 @@ async fn introspection_tells_the_truth() {
     app.advance(301);
     assert_eq!(introspect(&app, &at).await["active"], false, "expired");
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn client_credentials_for_services() {
     let app = spawn_app().await;
     let spec = ClientSpec {
@@ -309,4 +315,5 @@ async fn client_credentials_for_services() {
         (status, body["error"].as_str()),
         (400, Some("unauthorized_client"))
     );
+}
 }

@@ -129,7 +129,7 @@ async fn key_events(app: &TestApp) -> Vec<i64> {
         .collect()
 }
 
-#[actix_web::test]
+on_both_backends! {
 async fn a_year_of_rotations_without_a_failed_verification() {
     let app = spawn_app_with(|c| {
         c.refresh_token_ttl = 60 * 86_400;
@@ -232,8 +232,9 @@ async fn a_year_of_rotations_without_a_failed_verification() {
     assert!(verifications > 5_000, "{verifications}");
     assert!(cache.fetches > 100);
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn an_emergency_revoke_removes_the_key_at_once() {
     let app = spawn_app_with(|_| {}).await;
     let tokens = app.tokens(&browser()).await;
@@ -266,8 +267,9 @@ async fn an_emergency_revoke_removes_the_key_at_once() {
         "twice is an error"
     );
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn replicas_rotate_once_and_serve_the_same_jwks() {
     let app = spawn_app_with(|c| c.key_reload_interval = 1).await;
     let replica = app.spawn_replica(|c| c.key_reload_interval = 1).await;
@@ -326,4 +328,5 @@ async fn replicas_rotate_once_and_serve_the_same_jwks() {
         seen,
         "the replica picked up the rotation within its reload interval"
     );
+}
 }

@@ -51,7 +51,7 @@ async fn is_alive(app: &TestApp, d: &Device) -> bool {
     access
 }
 
-#[actix_web::test]
+on_both_backends! {
 async fn three_devices_two_revoked_then_a_password_change() {
     let app = spawn_app().await;
     let laptop = device(
@@ -213,8 +213,9 @@ async fn three_devices_two_revoked_then_a_password_change() {
         401
     );
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn account_pages_need_a_signed_in_browser_and_csrf() {
     let app = spawn_app().await;
     let stranger = browser();
@@ -246,6 +247,7 @@ async fn account_pages_need_a_signed_in_browser_and_csrf() {
         .await
         .unwrap();
     assert_eq!(forged.status(), 403);
+}
 }
 
 /// A relying party's back-channel logout endpoint that records what it receives.
@@ -320,7 +322,7 @@ async fn verified_claims(app: &TestApp, token: &str) -> serde_json::Value {
     serde_json::from_slice(&decode(parts[1])).unwrap()
 }
 
-#[actix_web::test]
+on_both_backends! {
 async fn rp_initiated_logout_with_back_channel_notice() {
     let app = spawn_app().await;
     let (uri, received) = logout_receiver().await;
@@ -397,8 +399,9 @@ async fn rp_initiated_logout_with_back_channel_notice() {
         "the browser is signed out"
     );
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn untrusted_logout_asks_first() {
     let app = spawn_app().await;
     let b = browser();
@@ -433,8 +436,9 @@ async fn untrusted_logout_asks_first() {
         .unwrap();
     assert_eq!(forged.status(), 403);
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn admin_api_force_logout() {
     let app = spawn_app().await;
     let (uri, received) = logout_receiver().await;
@@ -533,4 +537,5 @@ async fn admin_api_force_logout() {
         .await
         .unwrap();
     assert_eq!(sessions.as_array().unwrap().len(), 0);
+}
 }

@@ -21,7 +21,7 @@ async fn error_of(response: reqwest::Response) -> (u16, String) {
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-#[actix_web::test]
+on_both_backends! {
 async fn wrong_or_missing_pkce_verifier_is_invalid_grant() {
     let app = spawn_app().await;
     let code = code_with_pkce(&app, CHALLENGE).await;
@@ -43,8 +43,9 @@ async fn wrong_or_missing_pkce_verifier_is_invalid_grant() {
         200
     );
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn a_replayed_code_is_refused_and_revokes_its_tokens() {
     let app = spawn_app().await;
     let code = param(
@@ -77,8 +78,9 @@ async fn a_replayed_code_is_refused_and_revokes_its_tokens() {
         "{challenge}"
     );
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn client_authentication_failures() {
     let app = spawn_app().await;
     let code = param(
@@ -130,8 +132,9 @@ async fn client_authentication_failures() {
     // None of the failures consumed the code.
     assert_eq!(app.redeem(&code, &[]).await.status(), 200);
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn malformed_token_requests() {
     let app = spawn_app().await;
     let send = |form: Vec<(&'static str, &'static str)>| {
@@ -190,8 +193,9 @@ async fn malformed_token_requests() {
         (400, "invalid_grant".into())
     );
 }
+}
 
-#[actix_web::test]
+on_both_backends! {
 async fn userinfo_refuses_missing_and_forged_tokens() {
     let app = spawn_app().await;
     let missing = app.rp_http.get(app.url("/userinfo")).send().await.unwrap();
@@ -233,4 +237,5 @@ async fn userinfo_refuses_missing_and_forged_tokens() {
     assert_eq!(posted.status(), 200);
     let claims: serde_json::Value = posted.json().await.unwrap();
     assert_eq!(claims["name"], "Alice Liddell");
+}
 }
