@@ -53,6 +53,9 @@ struct FileConfig {
     refresh_reuse_grace: Option<i64>,
     key_rotation_period: Option<i64>,
     clock_skew: Option<i64>,
+    db_max_connections: Option<u32>,
+    db_acquire_timeout: Option<u64>,
+    db_statement_timeout: Option<u64>,
 }
 
 #[derive(Clone)]
@@ -84,6 +87,7 @@ pub struct Config {
     pub key_rotation_period: i64,
     /// Clock difference tolerated between Tessera and relying parties (seconds).
     pub clock_skew: i64,
+    pub pool: crate::store::PoolSettings,
 }
 
 impl fmt::Debug for Config {
@@ -173,6 +177,20 @@ impl Config {
             key_rotation_period: env_or("TESSERA_KEY_ROTATION_PERIOD", file.key_rotation_period)?
                 .unwrap_or(30 * 24 * 3600),
             clock_skew: file.clock_skew.unwrap_or(60),
+            pool: crate::store::PoolSettings {
+                max_connections: match std::env::var("TESSERA_DB_MAX_CONNECTIONS") {
+                    Ok(v) => Some(v.parse().map_err(|_| {
+                        format!("TESSERA_DB_MAX_CONNECTIONS must be a number, got '{v}'")
+                    })?),
+                    Err(_) => file.db_max_connections,
+                },
+                acquire_timeout: std::time::Duration::from_secs(
+                    file.db_acquire_timeout.unwrap_or(3),
+                ),
+                statement_timeout: std::time::Duration::from_secs(
+                    file.db_statement_timeout.unwrap_or(5),
+                ),
+            },
         };
         for (name, value) in [
             ("access_token_ttl", config.access_token_ttl),

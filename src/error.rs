@@ -159,11 +159,24 @@ impl From<sea_orm::DbErr> for OAuthError {
     }
 }
 
+/// True when the database cannot be reached (rather than refusing a statement): the request
+/// may succeed later, so the answer is 503, not 500.
 pub fn is_unavailable(err: &sea_orm::DbErr) -> bool {
-    matches!(
-        err,
-        sea_orm::DbErr::Conn(_) | sea_orm::DbErr::ConnectionAcquire(_)
-    )
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{DbErr, RuntimeErr};
+    match err {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(
+            e.as_ref(),
+            Sqlx::Io(_)
+                | Sqlx::Tls(_)
+                | Sqlx::PoolTimedOut
+                | Sqlx::PoolClosed
+                | Sqlx::WorkerCrashed
+                | Sqlx::Protocol(_)
+        ),
+        _ => false,
+    }
 }
 
 #[derive(Template)]

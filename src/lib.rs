@@ -25,12 +25,14 @@ use store::Store;
 
 /// Opens (creating and migrating) the database and the master key; fails with one clear line.
 pub async fn open_store(config: &Config) -> Result<Store, String> {
-    let store = Store::connect(&config.database_url).await.map_err(|e| {
-        format!(
-            "cannot open database {}: {e}",
-            redact_url(&config.database_url)
-        )
-    })?;
+    let store = Store::connect_with(&config.database_url, &config.pool)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot open database {}: {e}",
+                redact_url(&config.database_url)
+            )
+        })?;
     store.migrate().await.map_err(|e| {
         format!(
             "cannot migrate database {}: {e}",

@@ -24,14 +24,40 @@ pub use flows::{ActiveToken, AuthCode, NewCode, NewGrant, TokenRecord};
 pub use sessions::Device;
 pub use tokens::RefreshToken;
 
+/// Connection pool settings (see the README's configuration table).
+#[derive(Clone, Debug)]
+pub struct PoolSettings {
+    /// Default: 8 for SQLite, 16 for PostgreSQL (per replica).
+    pub max_connections: Option<u32>,
+    /// How long a request waits for a connection before answering 503.
+    pub acquire_timeout: Duration,
+    /// PostgreSQL aborts any statement running longer than this.
+    pub statement_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: None,
+            acquire_timeout: Duration::from_secs(3),
+            statement_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
 }
 
 impl Store {
-    /// Connects (creating a SQLite file and its directory when needed); does not migrate.
+    /// Connects with default pool settings (see `connect_with`).
     pub async fn connect(url: &str) -> Result<Self, DbErr> {
+        Self::connect_with(url, &PoolSettings::default()).await
+    }
+
+    /// Connects (creating a SQLite file and its directory when needed); does not migrate.
+    pub async fn connect_with(url: &str, pool: &PoolSettings) -> Result<Self, DbErr> {
         if let Some(path) = sqlite_path(url)
             && let Some(dir) = std::path::Path::new(path).parent()
             && !dir.as_os_str().is_empty()
@@ -39,11 +65,13 @@ impl Store {
             std::fs::create_dir_all(dir)
                 .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
         }
+        let sqlite = url.starts_with("sqlite");
         let mut options = ConnectOptions::new(url.to_owned());
         options
-            .max_connections(if url.starts_with("sqlite") { 8 } else { 16 })
-            .connect_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(5))
+            .max_connections(pool.max_connections.unwrap_or(if sqlite { 8 } else { 16 }))
+            .connect_timeout(pool.acquire_timeout)
+            .acquire_timeout(pool.acquire_timeout)
+            .statement_timeout(pool.statement_timeout)
             .sqlx_logging(false)
             .map_sqlx_sqlite_opts(|o| {
                 o.create_if_missing(true)

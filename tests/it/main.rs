@@ -9,6 +9,7 @@ mod authorize_errors;
 mod cli;
 mod code_flow;
 mod lifecycle;
+mod outage;
 mod rotation;
 mod schema;
 mod sessions;
