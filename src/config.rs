@@ -56,6 +56,9 @@ struct FileConfig {
     db_max_connections: Option<u32>,
     db_acquire_timeout: Option<u64>,
     db_statement_timeout: Option<u64>,
+    login_max_failures: Option<i64>,
+    login_max_failures_per_ip: Option<i64>,
+    login_lockout: Option<i64>,
 }
 
 #[derive(Clone)]
@@ -88,6 +91,18 @@ pub struct Config {
     /// Clock difference tolerated between Tessera and relying parties (seconds).
     pub clock_skew: i64,
     pub pool: crate::store::PoolSettings,
+    pub throttle: Throttle,
+}
+
+/// Limits on guessing passwords and client secrets.
+#[derive(Clone, Debug)]
+pub struct Throttle {
+    /// Failures of one account (or client) within `window` before it is locked out.
+    pub max_failures: i64,
+    /// Failures from one IP address within `window` before it is locked out.
+    pub max_failures_per_ip: i64,
+    pub window: i64,
+    pub lockout: i64,
 }
 
 impl fmt::Debug for Config {
@@ -177,6 +192,12 @@ impl Config {
             key_rotation_period: env_or("TESSERA_KEY_ROTATION_PERIOD", file.key_rotation_period)?
                 .unwrap_or(30 * 24 * 3600),
             clock_skew: file.clock_skew.unwrap_or(60),
+            throttle: Throttle {
+                max_failures: file.login_max_failures.unwrap_or(5),
+                max_failures_per_ip: file.login_max_failures_per_ip.unwrap_or(50),
+                window: 15 * 60,
+                lockout: file.login_lockout.unwrap_or(15 * 60),
+            },
             pool: crate::store::PoolSettings {
                 max_connections: match std::env::var("TESSERA_DB_MAX_CONNECTIONS") {
                     Ok(v) => Some(v.parse().map_err(|_| {

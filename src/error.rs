@@ -68,6 +68,8 @@ impl fmt::Display for ErrorCode {
 pub struct OAuthError {
     pub code: ErrorCode,
     pub description: Cow<'static, str>,
+    /// Set when the caller is throttled: the answer is 429 with Retry-After.
+    pub retry_after: Option<i64>,
 }
 
 impl OAuthError {
@@ -75,6 +77,17 @@ impl OAuthError {
         Self {
             code,
             description: description.into(),
+            retry_after: None,
+        }
+    }
+
+    /// Too many failed client authentications: 429 with Retry-After.
+    pub fn throttled(seconds: i64) -> Self {
+        Self {
+            retry_after: Some(seconds),
+            ..Self::invalid_client(format!(
+                "too many failed authentication attempts; try again in {seconds} seconds"
+            ))
         }
     }
 
@@ -119,6 +132,9 @@ struct ErrorBody<'a> {
 
 impl ResponseError for OAuthError {
     fn status_code(&self) -> StatusCode {
+        if self.retry_after.is_some() {
+            return StatusCode::TOO_MANY_REQUESTS;
+        }
         match self.code {
             ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
             ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
@@ -132,6 +148,9 @@ impl ResponseError for OAuthError {
         response
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::PRAGMA, "no-cache"));
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
         // RFC 6749 §5.2: a 401 for client authentication names the scheme clients may use.
         if self.code == ErrorCode::InvalidClient {
             response.insert_header((

@@ -6,6 +6,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod keys;
+pub mod metrics;
 pub mod oauth;
 pub mod password;
 pub mod secret;
@@ -61,6 +62,7 @@ pub async fn prepare(config: Config, clock: Clock) -> Result<web::Data<AppState>
         keys: KeyringHandle::default(),
         master,
         clock,
+        metrics: metrics::Metrics::default(),
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(5))
@@ -98,7 +100,7 @@ pub fn serve(
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .wrap(actix_web::middleware::from_fn(http::log_request))
+            .wrap(actix_web::middleware::from_fn(http::around_request))
             .configure(http::routes)
     })
     .listen(listener)

@@ -55,6 +55,7 @@ pub struct AppState {
     pub keys: KeyringHandle,
     pub master: MasterKey,
     pub clock: Clock,
+    pub metrics: crate::metrics::Metrics,
     /// Outgoing HTTP (back-channel logout); no redirects followed.
     pub http: reqwest::Client,
 }

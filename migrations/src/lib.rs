@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_init;
 mod m20261126_000002_token_lifecycle;
 mod m20261126_000003_key_lifecycle;
+mod m20261126_000004_throttles;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_init::Migration),
             Box::new(m20261126_000002_token_lifecycle::Migration),
             Box::new(m20261126_000003_key_lifecycle::Migration),
+            Box::new(m20261126_000004_throttles::Migration),
         ]
     }
 }

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::authorize::see_other;
-use super::pages::{BAD_CREDENTIALS, LoginPage, check_credentials, page, start_browser_session};
+use super::pages::{LoginPage, SignIn, check_credentials, page, start_browser_session};
 use super::{check_csrf, csrf_token, form_params, query_params, signed_in};
 use crate::admin;
 use crate::error::{ErrorCode, PageError};
@@ -68,19 +68,28 @@ pub async fn login_submit(
     let form = form_params(&req, &body)?;
     check_csrf(&state, &req, form.get("csrf"))?;
     let username = form.get("username").unwrap_or_default().trim();
-    let Some(user) =
-        check_credentials(&state, username, form.get("password").unwrap_or_default()).await?
-    else {
-        let (csrf, cookie) = csrf_token(&state, &req);
-        let data = LoginPage {
-            client_name: "your Tessera account",
-            action: "/account/login",
-            interaction: "",
-            csrf: &csrf,
-            username,
-            error: Some(BAD_CREDENTIALS),
-        };
-        return page(data, StatusCode::UNAUTHORIZED, cookie);
+    let user = match check_credentials(
+        &state,
+        &req,
+        username,
+        form.get("password").unwrap_or_default(),
+    )
+    .await?
+    {
+        SignIn::User(user) => user,
+        refused => {
+            let (csrf, cookie) = csrf_token(&state, &req);
+            let (message, status) = refused.problem();
+            let data = LoginPage {
+                client_name: "your Tessera account",
+                action: "/account/login",
+                interaction: "",
+                csrf: &csrf,
+                username,
+                error: Some(&message),
+            };
+            return page(data, status, cookie);
+        }
     };
     let (_, cookie) = start_browser_session(&state, &req, user).await?;
     let mut response = see_other("/account/sessions");
@@ -240,13 +249,24 @@ pub async fn change_password(
     check_csrf(&state, &req, form.get("csrf"))?;
     let signed = require_signed_in(&state, &req).await?;
     let new = form.get("new_password").unwrap_or_default();
-    let current_ok = check_credentials(
+    let current = check_credentials(
         &state,
+        &req,
         &signed.user.username,
         form.get("current_password").unwrap_or_default(),
     )
-    .await?
-    .is_some();
+    .await?;
+    let current_ok = matches!(current, SignIn::User(_));
+    if let SignIn::Locked(_) = current {
+        let (message, status) = current.problem();
+        let (csrf, cookie) = csrf_token(&state, &req);
+        let data = PasswordPage {
+            username: &signed.user.username,
+            csrf: &csrf,
+            error: Some(&message),
+        };
+        return Ok(page(data, status, cookie)?);
+    }
     let problem = if !current_ok {
         Some("Your current password is not correct.".to_string())
     } else if Some(new) != form.get("confirm_password") {

@@ -19,7 +19,6 @@ pub async fn oauth_metadata(state: web::Data<AppState>) -> HttpResponse {
 fn respond(body: Value) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
         .json(body)
 }
 

@@ -24,3 +24,31 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         HttpResponse::ServiceUnavailable().json(body)
     }
 }
+
+/// Prometheus text format.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let now = state.now();
+    let period = state.config.key_rotation_period;
+    let lines = crate::keys::list(&state).await.unwrap_or_default();
+    let gauges = lines
+        .iter()
+        .filter(|t| t.state == crate::keys::KeyState::Current)
+        .map(|current| {
+            let next = lines
+                .iter()
+                .filter(|t| t.alg == current.alg && t.state == crate::keys::KeyState::Next)
+                .map(|t| t.activates_at)
+                .min()
+                .unwrap_or(current.activates_at + period);
+            crate::metrics::KeyGauge {
+                alg: current.alg.to_string(),
+                kid: current.kid.clone(),
+                age: now - current.activates_at,
+                next_rotation_in: next - now,
+            }
+        })
+        .collect::<Vec<_>>();
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render(&gauges))
+}

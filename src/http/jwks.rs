@@ -23,8 +23,7 @@ pub async fn jwks(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
     };
     response
         .insert_header((header::ETAG, keys.etag().to_owned()))
-        .insert_header((header::CACHE_CONTROL, cache))
-        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"));
+        .insert_header((header::CACHE_CONTROL, cache));
     if unchanged {
         response.finish()
     } else {

@@ -13,6 +13,7 @@ use crate::oauth::authorize::{AuthorizeRequest, Params};
 use crate::oauth::flow::{self, Outcome, Signed};
 use crate::oauth::logout::{self, Delivery};
 use crate::oauth::scope;
+use crate::oauth::throttle;
 use crate::password;
 use crate::state::AppState;
 use crate::store::{Device, Interaction, Session, User};
@@ -31,12 +32,41 @@ pub(super) struct LoginPage<'a> {
 
 pub(super) const BAD_CREDENTIALS: &str = "The username or password is incorrect.";
 
-/// The enabled user these credentials belong to, if they are right.
+/// The outcome of a password check.
+pub(super) enum SignIn {
+    User(User),
+    Refused,
+    /// Too many failures: locked out for this many seconds.
+    Locked(i64),
+}
+
+impl SignIn {
+    /// The message and status for the login form, when it did not succeed.
+    pub(super) fn problem(&self) -> (String, StatusCode) {
+        match self {
+            Self::Locked(wait) => (
+                format!(
+                    "Too many failed sign-in attempts. Try again in {}.",
+                    throttle::describe_wait(*wait)
+                ),
+                StatusCode::TOO_MANY_REQUESTS,
+            ),
+            _ => (BAD_CREDENTIALS.to_owned(), StatusCode::UNAUTHORIZED),
+        }
+    }
+}
+
+/// Checks a password, throttled per account and per IP (see `oauth::throttle`).
 pub(super) async fn check_credentials(
     state: &AppState,
+    req: &HttpRequest,
     username: &str,
     password: &str,
-) -> Result<Option<User>, PageError> {
+) -> Result<SignIn, PageError> {
+    let guard = throttle::Subjects::login(state, username, peer_ip(req).as_deref());
+    if let Some(wait) = guard.locked_for(state).await? {
+        return Ok(SignIn::Locked(wait));
+    }
     let user = if username.is_empty() || password.len() > password::MAX_LENGTH {
         None
     } else {
@@ -47,7 +77,17 @@ pub(super) async fn check_credentials(
         user.as_ref().map(|u| u.password_hash.clone()),
     )
     .await;
-    Ok(user.filter(|u| ok && !u.disabled))
+    match user.filter(|u| ok && !u.disabled) {
+        Some(user) => {
+            guard.succeeded(state).await?;
+            Ok(SignIn::User(user))
+        }
+        None => {
+            state.metrics.login_failed();
+            guard.failed(state).await?;
+            Ok(SignIn::Refused)
+        }
+    }
 }
 
 /// Signs `user` in on this browser: refreshes its session when it already belongs to them,
@@ -174,19 +214,23 @@ pub async fn login_submit(
     let username = form.get("username").unwrap_or_default().trim();
     let password = form.get("password").unwrap_or_default();
 
-    let Some(user) = check_credentials(&state, username, password).await? else {
-        tracing::info!(client_id = %interaction.client_id, "login failed");
-        let name = client_name(&state, &interaction.client_id).await?;
-        let (csrf, cookie) = csrf_token(&state, &req);
-        let page_data = LoginPage {
-            client_name: &name,
-            action: "/login",
-            interaction: &id,
-            csrf: &csrf,
-            username,
-            error: Some(BAD_CREDENTIALS),
-        };
-        return page(page_data, StatusCode::UNAUTHORIZED, cookie);
+    let user = match check_credentials(&state, &req, username, password).await? {
+        SignIn::User(user) => user,
+        refused => {
+            tracing::info!(client_id = %interaction.client_id, "login failed");
+            let name = client_name(&state, &interaction.client_id).await?;
+            let (csrf, cookie) = csrf_token(&state, &req);
+            let (message, status) = refused.problem();
+            let page_data = LoginPage {
+                client_name: &name,
+                action: "/login",
+                interaction: &id,
+                csrf: &csrf,
+                username,
+                error: Some(&message),
+            };
+            return page(page_data, status, cookie);
+        }
     };
     let (session, cookie) = start_browser_session(&state, &req, user.clone()).await?;
     let signed = Signed { session, user };

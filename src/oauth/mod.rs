@@ -9,5 +9,6 @@ pub mod logout;
 pub mod pkce;
 pub mod revocation;
 pub mod scope;
+pub mod throttle;
 pub mod token;
 pub mod userinfo;

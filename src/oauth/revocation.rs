@@ -21,8 +21,9 @@ pub async fn revoke(
     state: &AppState,
     authorization: Option<&str>,
     params: Params,
+    ip: Option<&str>,
 ) -> Result<(), OAuthError> {
-    let client = authenticated_client(state, authorization, &params).await?;
+    let client = authenticated_client(state, authorization, &params, ip).await?;
     let token = token_param(&params)?;
     let now = state.now();
     let store = &state.store;
@@ -56,8 +57,9 @@ pub async fn introspect(
     state: &AppState,
     authorization: Option<&str>,
     params: Params,
+    ip: Option<&str>,
 ) -> Result<Value, OAuthError> {
-    let client: Client = authenticated_client(state, authorization, &params).await?;
+    let client: Client = authenticated_client(state, authorization, &params, ip).await?;
     if client.is_public() {
         return Err(OAuthError::invalid_client(
             "public clients cannot introspect tokens",

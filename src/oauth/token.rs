@@ -6,6 +6,7 @@ use super::client_auth;
 use super::issue::{self, Person, Subject, TokenResponse};
 use super::pkce;
 use super::scope::Scope;
+use super::throttle::Subjects;
 use crate::error::{ErrorCode, OAuthError};
 use crate::state::AppState;
 use crate::store::{Grant, NewGrant, Session, User};
@@ -73,27 +74,46 @@ impl TokenRequest {
     }
 }
 
-/// Authenticates the client presented by a request (shared by token, revoke and introspect).
+/// Authenticates the client presented by a request (shared by token, revoke and introspect),
+/// throttling repeated failures per client and per IP.
 pub async fn authenticated_client(
     state: &AppState,
     authorization: Option<&str>,
     params: &Params,
+    ip: Option<&str>,
 ) -> Result<Client, OAuthError> {
     let presented = client_auth::presented(
         authorization,
         params.get("client_id"),
         params.get("client_secret"),
     )?;
+    let throttle = Subjects::client(state, &presented.client_id, ip);
+    if let Some(wait) = throttle.locked_for(state).await? {
+        return Err(OAuthError::throttled(wait));
+    }
     let client = state.store.find_client(&presented.client_id).await?;
-    client_auth::authenticate(client, &presented)
+    match client_auth::authenticate(client, &presented) {
+        Ok(client) => {
+            if presented.secret.is_some() {
+                throttle.succeeded(state).await?;
+            }
+            Ok(client)
+        }
+        Err(e) => {
+            state.metrics.client_auth_failed();
+            throttle.failed(state).await?;
+            Err(e)
+        }
+    }
 }
 
 pub async fn token(
     state: &AppState,
     authorization: Option<&str>,
     params: Params,
+    ip: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
-    let client = authenticated_client(state, authorization, &params).await?;
+    let client = authenticated_client(state, authorization, &params, ip).await?;
     let request = TokenRequest::parse(&params)?;
     if !client.allows_grant(request.grant_type()) {
         return Err(OAuthError::new(

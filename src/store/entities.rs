@@ -202,3 +202,18 @@ pub mod refresh_token {
     }
     no_relations!();
 }
+
+pub mod throttle {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "throttles")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        pub failures: i64,
+        pub window_start: i64,
+        pub locked_until: Option<i64>,
+    }
+    no_relations!();
+}

@@ -87,3 +87,65 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// When the key is locked out, until when.
+    pub async fn locked_until(&self, key: &str, now: i64) -> Result<Option<i64>, DbErr> {
+        let row = super::entities::throttle::Entity::find_by_id(key)
+            .one(&self.db)
+            .await?;
+        Ok(row
+            .and_then(|r| r.locked_until)
+            .filter(|until| *until > now))
+    }
+
+    /// Counts a failure in the current window; locks the key when it reaches `max`.
+    /// Returns the failures counted in the window. Concurrent failures may be counted once:
+    /// throttling needs the order of magnitude, not the exact number.
+    pub async fn record_failure(
+        &self,
+        key: &str,
+        now: i64,
+        window: i64,
+        max: i64,
+        lockout: i64,
+    ) -> Result<i64, DbErr> {
+        use super::entities::throttle;
+        let row = throttle::Entity::find_by_id(key).one(&self.db).await?;
+        let (failures, window_start) = match &row {
+            Some(r) if now - r.window_start < window => (r.failures + 1, r.window_start),
+            _ => (1, now),
+        };
+        let locked_until = (failures >= max).then_some(now + lockout);
+        let model = throttle::ActiveModel {
+            key: Set(key.to_owned()),
+            failures: Set(failures),
+            window_start: Set(window_start),
+            locked_until: Set(locked_until),
+        };
+        if row.is_some() {
+            model.update(&self.db).await?;
+        } else {
+            throttle::Entity::insert(model)
+                .on_conflict(
+                    sea_orm::sea_query::OnConflict::column(throttle::Column::Key)
+                        .update_columns([
+                            throttle::Column::Failures,
+                            throttle::Column::WindowStart,
+                            throttle::Column::LockedUntil,
+                        ])
+                        .to_owned(),
+                )
+                .exec(&self.db)
+                .await?;
+        }
+        Ok(failures)
+    }
+
+    pub async fn clear_failures(&self, key: &str) -> Result<(), DbErr> {
+        super::entities::throttle::Entity::delete_by_id(key)
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+}

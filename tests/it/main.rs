@@ -10,6 +10,7 @@ mod cli;
 mod code_flow;
 mod lifecycle;
 mod outage;
+mod production;
 mod rotation;
 mod schema;
 mod sessions;
