@@ -16,5 +16,7 @@ ENV TESSERA_BIND=0.0.0.0:8080 \
     TESSERA_KEYS_DIR=/var/lib/tessera/keys
 VOLUME ["/var/lib/tessera"]
 EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["/usr/local/bin/tessera", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/tessera"]
 CMD ["serve"]

@@ -12,6 +12,7 @@ pub mod password;
 pub mod secret;
 pub mod state;
 pub mod store;
+pub mod tls;
 pub mod tokens;
 
 use std::net::TcpListener;
@@ -96,18 +97,28 @@ pub fn serve(
     state: web::Data<AppState>,
     listener: TcpListener,
 ) -> Result<actix_web::dev::Server, String> {
+    serve_with(state, listener, None)
+}
+
+/// The same, over HTTPS when given a TLS configuration.
+pub fn serve_with(
+    state: web::Data<AppState>,
+    listener: TcpListener,
+    tls: Option<rustls::ServerConfig>,
+) -> Result<actix_web::dev::Server, String> {
     spawn_key_schedule(state.clone());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .wrap(actix_web::middleware::from_fn(http::around_request))
             .configure(http::routes)
-    })
-    .listen(listener)
-    .map_err(|e| format!("cannot listen: {e}"))?
-    .shutdown_timeout(10)
-    .run();
-    Ok(server)
+    });
+    let server = match tls {
+        Some(config) => server.listen_rustls_0_23(listener, config),
+        None => server.listen(listener),
+    }
+    .map_err(|e| format!("cannot listen: {e}"))?;
+    Ok(server.shutdown_timeout(10).run())
 }
 
 /// The background task that rotates keys on schedule and picks up keys changed by another

@@ -26,8 +26,17 @@ struct Cli {
     /// Print machine-readable JSON
     #[arg(long, global = true)]
     json: bool,
+    /// Log lines as human text or as JSON objects
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -37,7 +46,17 @@ enum Command {
         /// Create (once) a demo client and user and print how to sign in with them
         #[arg(long)]
         demo: bool,
+        /// Serve HTTPS with this PEM certificate chain (with --tls-key)
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<std::path::PathBuf>,
+        /// The PEM private key of --tls-cert
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<std::path::PathBuf>,
     },
+    /// Make a self-signed certificate for localhost (keys/dev-cert.pem, keys/dev-key.pem)
+    DevCert,
+    /// Exit 0 when the local server answers /healthz (for container HEALTHCHECK)
+    Healthcheck,
     /// Create or update the database schema
     Migrate,
     /// Manage relying-party clients
@@ -184,14 +203,17 @@ async fn main() -> ExitCode {
         Command::Serve { .. } => "info,sea_orm_migration=warn",
         _ => "warn",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
-                .unwrap_or_else(|_| default_filter.into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
+        .unwrap_or_else(|_| default_filter.into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -205,7 +227,30 @@ async fn run(cli: Cli) -> Result<(), String> {
     let config = Config::load(&cli.overrides)?;
     let now = Clock::System.now();
     match cli.command {
-        Command::Serve { demo } => serve(config, demo, cli.json).await,
+        Command::Serve {
+            demo,
+            tls_cert,
+            tls_key,
+        } => {
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(tessera::tls::server_config(&cert, &key)?),
+                _ => None,
+            };
+            serve(config, demo, tls, cli.json).await
+        }
+        Command::DevCert => {
+            let (cert, key) = tessera::tls::dev_cert(&config.keys_dir)?;
+            let text = format!(
+                "wrote {} and {}\ntry: tessera serve --tls-cert {} --tls-key {} --bind 127.0.0.1:8443 --issuer https://localhost:8443\n(your browser will warn: the certificate is self-signed)",
+                cert.display(),
+                key.display(),
+                cert.display(),
+                key.display()
+            );
+            print(cli.json, json!({"cert": cert, "key": key}), &text);
+            Ok(())
+        }
+        Command::Healthcheck => healthcheck(&config).await,
         Command::Migrate => {
             tessera::open_store(&config).await?;
             print(
@@ -248,7 +293,12 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-async fn serve(config: Config, demo: bool, json_output: bool) -> Result<(), String> {
+async fn serve(
+    config: Config,
+    demo: bool,
+    tls: Option<rustls::ServerConfig>,
+    json_output: bool,
+) -> Result<(), String> {
     // Database and keys first: a broken configuration is reported before the port is taken.
     let bind = config.bind;
     let state = tessera::prepare(config, Clock::System).await?;
@@ -259,12 +309,15 @@ async fn serve(config: Config, demo: bool, json_output: bool) -> Result<(), Stri
         None
     };
     let issuer = state.config.issuer.clone();
-    let server = tessera::serve(state, listener)?;
+    let server = tessera::serve_with(state, listener, tls)?;
     tracing::info!(%issuer, "Tessera is serving");
     if let Some(demo) = demo {
         print_demo(&issuer, &demo, json_output);
     }
-    server.await.map_err(|e| format!("server stopped: {e}"))
+    // SIGTERM or SIGINT: stop accepting, finish in-flight requests (up to 10 s), exit 0.
+    server.await.map_err(|e| format!("server stopped: {e}"))?;
+    tracing::info!("Tessera stopped");
+    Ok(())
 }
 
 fn print_demo(issuer: &str, demo: &admin::Demo, json_output: bool) {
@@ -629,4 +682,29 @@ async fn keys_command(
         KeysCommand::Rewrap { .. } => unreachable!("handled before the state is prepared"),
     }
     Ok(())
+}
+
+/// GET /healthz on the configured address; for HEALTHCHECK in images without curl.
+async fn healthcheck(config: &Config) -> Result<(), String> {
+    let mut addr = config.bind;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        // The certificate names the public host, not the loopback address checked here.
+        .danger_accept_invalid_certs(true)
+        .build()
+        .map_err(|e| e.to_string())?;
+    // The listener speaks HTTPS only when started with --tls-cert; try plain HTTP first.
+    let mut problems = Vec::new();
+    for scheme in ["http", "https"] {
+        let url = format!("{scheme}://{addr}/healthz");
+        match client.get(&url).send().await {
+            Ok(r) if r.status().is_success() => return Ok(()),
+            Ok(r) => problems.push(format!("{url} answered {}", r.status())),
+            Err(e) => problems.push(format!("{url}: {e}")),
+        }
+    }
+    Err(problems.join("; "))
 }

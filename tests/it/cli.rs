@@ -1,8 +1,5 @@
 //! The operator CLI, run as a separate process against the same database as a live server.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use crate::helpers::{PASSWORD, REDIRECT, spawn_app};
 
 fn tessera(
@@ -19,32 +16,7 @@ fn tessera_with_key(
     args: &[&str],
     stdin: Option<&str>,
 ) -> (bool, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .env("TESSERA_DATABASE_URL", &app.db_url)
-        .env("TESSERA_MASTER_KEY", master_key)
-        .env("TESSERA_ISSUER", &app.base)
-        .env_remove("TESSERA_CONFIG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    crate::helpers::run_cli(&app.db_url, master_key, &app.base, args, stdin)
 }
 
 on_both_backends! {
