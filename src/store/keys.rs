@@ -82,18 +82,21 @@ impl Store {
     }
 
     pub async fn replace_sealed_keys(&self, sealed: &[(String, String)]) -> Result<(), DbErr> {
-        let txn = self.db.begin().await?;
-        for (kid, value) in sealed {
-            signing_key::Entity::update_many()
-                .col_expr(
-                    signing_key::Column::SealedPrivateKey,
-                    Expr::value(value.clone()),
-                )
-                .filter(signing_key::Column::Kid.eq(kid.as_str()))
-                .exec(&txn)
-                .await?;
-        }
-        txn.commit().await
+        super::with_retry(|| async {
+            let txn = self.db.begin().await?;
+            for (kid, value) in sealed {
+                signing_key::Entity::update_many()
+                    .col_expr(
+                        signing_key::Column::SealedPrivateKey,
+                        Expr::value(value.clone()),
+                    )
+                    .filter(signing_key::Column::Kid.eq(kid.as_str()))
+                    .exec(&txn)
+                    .await?;
+            }
+            txn.commit().await
+        })
+        .await
     }
 
     /// Unexpired, unrevoked tokens signed with a key.

@@ -100,6 +100,45 @@ fn sqlite_path(url: &str) -> Option<&str> {
     (!path.is_empty() && path != ":memory:").then_some(path)
 }
 
+/// Runs a transaction again (up to three attempts, with a short pause) when the database
+/// reports a transient conflict: a PostgreSQL serialization failure or deadlock, or a busy
+/// SQLite file. Every statement in Tessera's transactions is safe to repeat as a whole.
+pub(crate) async fn with_retry<T, F, Fut>(mut attempt: F) -> Result<T, DbErr>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, DbErr>>,
+{
+    let mut tries = 0;
+    loop {
+        match attempt().await {
+            Err(e) if tries < 2 && is_transient(&e) => {
+                tries += 1;
+                tracing::info!(error = %e, tries, "retrying a transaction after a transient conflict");
+                tokio::time::sleep(Duration::from_millis(20 * tries)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_transient(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
+    else {
+        return false;
+    };
+    let code = e
+        .as_database_error()
+        .and_then(|d| d.code())
+        .map(|c| c.into_owned());
+    // 40001 serialization_failure, 40P01 deadlock_detected; SQLite 5 BUSY, 6 LOCKED (and
+    // their extended codes, which keep the primary code in the low byte).
+    matches!(code.as_deref(), Some("40001" | "40P01"))
+        || code
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| matches!(c & 0xff, 5 | 6))
+}
+
 /// Stored list columns are JSON arrays of strings.
 fn to_json_list(items: &[String]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
@@ -111,6 +150,19 @@ fn from_json_list(text: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn transient_conflicts_are_retried_others_are_not() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let calls = AtomicU32::new(0);
+        let result: Result<(), DbErr> = super::with_retry(|| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(DbErr::Custom("not transient".into()))
+        })
+        .await;
+        assert!(result.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
     #[test]
     fn sqlite_paths() {
         assert_eq!(

@@ -48,6 +48,17 @@ impl Store {
         now: i64,
         expires_at: i64,
     ) -> Result<bool, DbErr> {
+        super::with_retry(|| self.rotate_once(old_hash, successor, grant_id, now, expires_at)).await
+    }
+
+    async fn rotate_once(
+        &self,
+        old_hash: &str,
+        successor: &str,
+        grant_id: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<bool, DbErr> {
         let txn = self.db.begin().await?;
         let claimed = refresh_token::Entity::update_many()
             .col_expr(refresh_token::Column::RotatedAt, Expr::value(now))

@@ -289,3 +289,29 @@ async fn operators_manage_signing_keys() {
     assert!(out.contains("revoked"));
 }
 }
+
+#[test]
+fn an_unreadable_master_key_file_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    std::fs::write(keys.join("master.key"), "not a key\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env(
+            "TESSERA_DATABASE_URL",
+            format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display()),
+        )
+        .env("TESSERA_KEYS_DIR", &keys)
+        .env_remove("TESSERA_MASTER_KEY")
+        .env_remove("TESSERA_CONFIG")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("tessera: error:") && err.contains("master.key"),
+        "{err}"
+    );
+}
