@@ -154,9 +154,9 @@ mod tests {
     async fn transient_conflicts_are_retried_others_are_not() {
         use std::sync::atomic::{AtomicU32, Ordering};
         let calls = AtomicU32::new(0);
-        let result: Result<(), DbErr> = super::with_retry(|| async {
+        let result: Result<(), sea_orm::DbErr> = super::with_retry(|| async {
             calls.fetch_add(1, Ordering::SeqCst);
-            Err(DbErr::Custom("not transient".into()))
+            Err(sea_orm::DbErr::Custom("not transient".into()))
         })
         .await;
         assert!(result.is_err());
