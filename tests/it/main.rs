@@ -6,6 +6,7 @@
 mod helpers;
 
 mod authorize_errors;
+mod browser;
 mod cli;
 mod code_flow;
 mod dockerfile;
