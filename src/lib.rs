@@ -125,11 +125,20 @@ pub fn serve_with(
 /// replica or the CLI.
 fn spawn_key_schedule(state: web::Data<AppState>) {
     let interval = Duration::from_secs(state.config.key_reload_interval.max(1));
+    // Expired rows are purged about every ten minutes.
+    let purge_every = (600 / interval.as_secs()).max(1);
     actix_web::rt::spawn(async move {
-        loop {
+        for round in 1u64.. {
             actix_web::rt::time::sleep(interval).await;
             if let Err(e) = refresh_keys(&state).await {
                 tracing::warn!(error = %e, "key schedule failed; will retry");
+            }
+            if round % purge_every == 0 {
+                match state.store.purge_expired(state.now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(rows = n, "purged expired rows"),
+                    Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+                }
             }
         }
     });

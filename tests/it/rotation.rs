@@ -330,3 +330,29 @@ async fn replicas_rotate_once_and_serve_the_same_jwks() {
     );
 }
 }
+
+on_both_backends! {
+async fn jwks_is_cacheable_with_etag_and_max_age() {
+    let app = spawn_app_with(|c| c.jwks_max_age = 120).await;
+    let first = app.rp_http.get(app.url("/.well-known/jwks.json")).send().await.unwrap();
+    assert_eq!(first.headers()["cache-control"], "public, max-age=120");
+    assert_eq!(first.headers()["content-type"], "application/jwk-set+json");
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    let body: serde_json::Value = first.json().await.unwrap();
+    for key in body["keys"].as_array().unwrap() {
+        assert_eq!(key["use"], "sig");
+        assert!(key["kid"].is_string() && key["alg"].is_string() && key["x5c"][0].is_string() && key["x5t#S256"].is_string());
+        for private in ["d", "p", "q", "dp", "dq", "qi"] {
+            assert!(key.get(private).is_none(), "private member {private} published");
+        }
+    }
+    let again = app.rp_http.get(app.url("/.well-known/jwks.json")).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(again.status(), 304);
+    tessera::keys::rotate(&app.state, Some(Alg::ES256), false).await.unwrap();
+    tessera::refresh_keys(&app.state).await.unwrap();
+    let changed = app.rp_http.get(app.url("/.well-known/jwks.json")).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(changed.status(), 200, "a pre-published key changes the document");
+    let metadata: serde_json::Value = app.rp_http.get(app.url("/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(metadata["id_token_signing_alg_values_supported"], serde_json::json!(["RS256", "ES256", "EdDSA"]));
+}
+}
