@@ -298,6 +298,8 @@ async fn refresh(
             ));
         }
     }
+    // The device is in use: its "last seen" on the devices page moves.
+    store.touch_session(&session.id, now).await?;
     let subject = Subject {
         grant: &grant,
         person: Some(Person {
