@@ -79,7 +79,7 @@ enum KeysCommand {
     List,
     /// Pre-publish a successor key (safe: it signs only after every cached JWKS holds it)
     Rotate {
-        /// Only this family (RS256, ES256 or EdDSA) [default: all]
+        /// Only this family (RS256, ES256, EdDSA or PS256) [default: all]
         #[arg(long)]
         alg: Option<Alg>,
         /// The successor signs at once (relying parties refetch the JWKS on the unknown kid)

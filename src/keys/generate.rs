@@ -23,7 +23,7 @@ pub struct NewKey {
 
 pub fn generate(alg: Alg) -> Result<NewKey, String> {
     let (pkcs8, members) = match alg {
-        Alg::RS256 => rsa_key()?,
+        Alg::RS256 | Alg::PS256 => rsa_key()?,
         Alg::ES256 => p256_key()?,
         Alg::EdDSA => ed25519_key()?,
     };

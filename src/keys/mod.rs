@@ -30,12 +30,14 @@ pub enum Alg {
     RS256,
     ES256,
     EdDSA,
+    /// RSASSA-PSS with SHA-256, its own RSA keyring (a key never serves two algorithms).
+    PS256,
 }
 
-wire_names!(Alg { RS256 => "RS256", ES256 => "ES256", EdDSA => "EdDSA" });
+wire_names!(Alg { RS256 => "RS256", ES256 => "ES256", EdDSA => "EdDSA", PS256 => "PS256" });
 
 impl Alg {
-    pub const ALL: [Alg; 3] = [Alg::RS256, Alg::ES256, Alg::EdDSA];
+    pub const ALL: [Alg; 4] = [Alg::RS256, Alg::ES256, Alg::EdDSA, Alg::PS256];
 }
 
 enum Signer {
@@ -90,7 +92,9 @@ impl SigningKey {
         let pkcs8 = master.open(&stored.kid, &stored.sealed_private_key)?;
         let rejected = |e: ring::error::KeyRejected| format!("key {}: {e}", stored.kid);
         let signer = match stored.alg {
-            Alg::RS256 => Signer::Rsa(RsaKeyPair::from_pkcs8(&pkcs8).map_err(rejected)?),
+            Alg::RS256 | Alg::PS256 => {
+                Signer::Rsa(RsaKeyPair::from_pkcs8(&pkcs8).map_err(rejected)?)
+            }
             Alg::ES256 => Signer::Ec(
                 EcdsaKeyPair::from_pkcs8(
                     &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
@@ -116,8 +120,12 @@ impl SigningKey {
         let rng = SystemRandom::new();
         match &self.signer {
             Signer::Rsa(pair) => {
+                let padding: &'static dyn signature::RsaEncoding = match self.alg {
+                    Alg::PS256 => &signature::RSA_PSS_SHA256,
+                    _ => &signature::RSA_PKCS1_SHA256,
+                };
                 let mut sig = vec![0; pair.public().modulus_len()];
-                pair.sign(&signature::RSA_PKCS1_SHA256, &rng, message, &mut sig)?;
+                pair.sign(padding, &rng, message, &mut sig)?;
                 Ok(sig)
             }
             Signer::Ec(pair) => Ok(pair.sign(&rng, message)?.as_ref().to_vec()),
@@ -128,6 +136,10 @@ impl SigningKey {
     pub fn verify(&self, message: &[u8], sig: &[u8]) -> bool {
         let (algorithm, public): (&dyn signature::VerificationAlgorithm, &[u8]) = match &self.signer
         {
+            Signer::Rsa(pair) if self.alg == Alg::PS256 => (
+                &signature::RSA_PSS_2048_8192_SHA256,
+                pair.public_key().as_ref(),
+            ),
             Signer::Rsa(pair) => (
                 &signature::RSA_PKCS1_2048_8192_SHA256,
                 pair.public_key().as_ref(),

@@ -230,7 +230,7 @@ async fn operators_manage_signing_keys() {
     let (ok, out, err) = tessera(&app, &["keys", "list", "--json"], None);
     assert!(ok, "{err}");
     let keys: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(keys.as_array().unwrap().len(), 3);
+    assert_eq!(keys.as_array().unwrap().len(), 4, "RS256, ES256, EdDSA, PS256");
     assert!(
         keys.as_array()
             .unwrap()
@@ -276,7 +276,7 @@ async fn operators_manage_signing_keys() {
         None,
     );
     assert!(ok, "{err}");
-    assert!(out.contains("re-sealed 4"), "{out}");
+    assert!(out.contains("re-sealed 5"), "{out}");
     let (ok, _, err) = tessera(&app, &["keys", "list"], None);
     assert!(
         !ok && err.contains("cannot decrypt"),

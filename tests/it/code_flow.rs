@@ -131,6 +131,15 @@ async fn relying_party_with_client_secret_post_gets_es256_id_tokens() {
 }
 
 on_both_backends! {
+async fn relying_party_gets_ps256_id_tokens() {
+    let app = spawn_app().await;
+    let (id, secret) = app.add_client(|spec| spec.id_token_alg = tessera::keys::Alg::PS256).await;
+    let rp = relying_party(&app, &id, Some(&secret)).await;
+    full_flow(&app, &rp, CoreJwsSigningAlgorithm::RsaSsaPssSha256).await;
+}
+}
+
+on_both_backends! {
 async fn public_client_uses_pkce_without_a_secret() {
     let app = spawn_app().await;
     let rp = relying_party(&app, &app.public_client.clone(), None).await;

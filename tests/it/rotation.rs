@@ -67,6 +67,7 @@ fn verify(set: &CoreJsonWebKeySet, token: &str) -> Result<String, String> {
         "RS256" => CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
         "ES256" => CoreJwsSigningAlgorithm::EcdsaP256Sha256,
         "EdDSA" => CoreJwsSigningAlgorithm::EdDsa,
+        "PS256" => CoreJwsSigningAlgorithm::RsaSsaPssSha256,
         other => return Err(format!("unexpected alg {other}")),
     };
     let key = set
@@ -144,8 +145,9 @@ async fn a_year_of_rotations_without_a_failed_verification() {
         })
         .await;
     let eddsa_client = app.add_client(|spec| spec.id_token_alg = Alg::EdDSA).await;
+    let pss_client = app.add_client(|spec| spec.id_token_alg = Alg::PS256).await;
     let mut refresh = HashMap::new();
-    for client in [app.confidential.clone(), eddsa_client.clone()] {
+    for client in [app.confidential.clone(), eddsa_client.clone(), pss_client.clone()] {
         let tokens = app.tokens_for(&browser(), &client).await;
         refresh.insert(
             client.0.clone(),
@@ -163,9 +165,9 @@ async fn a_year_of_rotations_without_a_failed_verification() {
         let now = app.state.now();
         tessera::refresh_keys(&app.state).await.unwrap();
 
-        // New tokens of every family: an ES256 access token, RS256 and EdDSA id_tokens.
+        // New tokens of every family: an ES256 access token, RS256, EdDSA and PS256 id_tokens.
         let mut fresh = vec![post_token(&app, &service, &[("grant_type", "client_credentials")]).await["access_token"].clone()];
-        for client in [app.confidential.clone(), eddsa_client.clone()] {
+        for client in [app.confidential.clone(), eddsa_client.clone(), pss_client.clone()] {
             let rt = refresh[&client.0].clone();
             let body = post_token(
                 &app,
@@ -222,13 +224,13 @@ async fn a_year_of_rotations_without_a_failed_verification() {
         failures.len(),
         &failures[..failures.len().min(5)]
     );
-    for alg in ["RS256", "ES256", "EdDSA"] {
+    for alg in ["RS256", "ES256", "EdDSA", "PS256"] {
         let seen = kids_by_alg.get(alg).map_or(0, HashSet::len);
         assert!(seen >= 7, "{alg}: only {seen} signing keys in a year");
     }
     // Removed keys left the JWKS: it holds a handful of keys, not a year's worth.
     let published = tessera::keys::list(&app.state).await.unwrap().len();
-    assert!(published <= 9, "{published} keys still stored");
+    assert!(published <= 12, "{published} keys still stored");
     assert!(verifications > 5_000, "{verifications}");
     assert!(cache.fetches > 100);
 }
@@ -291,7 +293,7 @@ async fn replicas_rotate_once_and_serve_the_same_jwks() {
         2,
         "exactly one successor per family: {lines:?}"
     );
-    assert_eq!(lines.len(), 6);
+    assert_eq!(lines.len(), 8);
 
     let jwks = |base: String| {
         let http = app.rp_http.clone();
@@ -353,6 +355,6 @@ async fn jwks_is_cacheable_with_etag_and_max_age() {
     let changed = app.rp_http.get(app.url("/.well-known/jwks.json")).header("if-none-match", &etag).send().await.unwrap();
     assert_eq!(changed.status(), 200, "a pre-published key changes the document");
     let metadata: serde_json::Value = app.rp_http.get(app.url("/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(metadata["id_token_signing_alg_values_supported"], serde_json::json!(["RS256", "ES256", "EdDSA"]));
+    assert_eq!(metadata["id_token_signing_alg_values_supported"], serde_json::json!(["RS256", "ES256", "EdDSA", "PS256"]));
 }
 }
