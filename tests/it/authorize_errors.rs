@@ -157,27 +157,7 @@ on_both_backends! {
 async fn wrong_password_and_disabled_users_cannot_sign_in() {
     let app = spawn_app().await;
     let browser = browser();
-    let start = browser.get(app.authorize_url(&[])).send().await.unwrap();
-    let page = browser
-        .get(app.url(&location(&start)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let form = [
-        ("csrf", field(&page, "csrf").unwrap()),
-        ("interaction", field(&page, "interaction").unwrap()),
-        ("username", "alice".into()),
-        ("password", "not the password".into()),
-    ];
-    let response = browser
-        .post(app.url("/login"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let (page, response) = app.try_login(&browser, "not the password").await;
     assert_eq!(response.status(), 401);
     assert!(response.text().await.unwrap().contains("incorrect"));
 
@@ -192,8 +172,8 @@ async fn wrong_password_and_disabled_users_cannot_sign_in() {
     let response = browser
         .post(app.url("/login"))
         .form(&[
-            ("csrf", form[0].1.as_str()),
-            ("interaction", &form[1].1),
+            ("csrf", field(&page, "csrf").unwrap().as_str()),
+            ("interaction", &field(&page, "interaction").unwrap()),
             ("username", "alice"),
             ("password", PASSWORD),
         ])
@@ -208,27 +188,7 @@ on_both_backends! {
 async fn consent_can_be_denied() {
     let app = spawn_app().await;
     let browser = browser();
-    let start = browser.get(app.authorize_url(&[])).send().await.unwrap();
-    let page = browser
-        .get(app.url(&location(&start)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let login = [
-        ("csrf", field(&page, "csrf").unwrap()),
-        ("interaction", field(&page, "interaction").unwrap()),
-        ("username", "alice".into()),
-        ("password", PASSWORD.into()),
-    ];
-    let to_consent = browser
-        .post(app.url("/login"))
-        .form(&login)
-        .send()
-        .await
-        .unwrap();
+    let (_, to_consent) = app.try_login(&browser, PASSWORD).await;
     let consent_path = location(&to_consent);
     assert!(consent_path.starts_with("/consent"));
     let page = browser

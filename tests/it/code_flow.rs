@@ -207,33 +207,8 @@ async fn second_authorize_uses_the_sso_session_and_remembered_consent() {
 on_both_backends! {
 async fn session_cookie_is_http_only_and_lax() {
     let app = spawn_app().await;
-    let browser = browser();
-    let start = browser.get(app.authorize_url(&[])).send().await.unwrap();
-    let login_path = crate::helpers::location(&start);
-    let page = browser
-        .get(app.url(&login_path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (page, response) = app.try_login(&browser(), PASSWORD).await;
     assert!(page.contains("Test App"), "the login page names the client");
-    let form = [
-        ("csrf", crate::helpers::field(&page, "csrf").unwrap()),
-        (
-            "interaction",
-            crate::helpers::field(&page, "interaction").unwrap(),
-        ),
-        ("username", "alice".into()),
-        ("password", PASSWORD.into()),
-    ];
-    let response = browser
-        .post(app.url("/login"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
     let cookie = response
         .headers()
         .get_all("set-cookie")

@@ -198,6 +198,37 @@ impl TestApp {
             .as_u16()
     }
 
+    /// Starts an authorization for the confidential client in `browser` and submits the login
+    /// form once with `password`: the login page's HTML and the answer to the form.
+    pub async fn try_login(
+        &self,
+        browser: &reqwest::Client,
+        password: &str,
+    ) -> (String, reqwest::Response) {
+        let start = browser.get(self.authorize_url(&[])).send().await.unwrap();
+        let page = browser
+            .get(self.url(&location(&start)))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let form = [
+            ("csrf", field(&page, "csrf").unwrap()),
+            ("interaction", field(&page, "interaction").unwrap()),
+            ("username", "alice".to_owned()),
+            ("password", password.to_owned()),
+        ];
+        let response = browser
+            .post(self.url("/login"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        (page, response)
+    }
+
     /// Follows an authorize URL as a person would: signs in with `password` and approves
     /// consent when asked. Returns the final redirect to the client.
     pub async fn sign_in(

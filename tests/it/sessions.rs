@@ -185,33 +185,8 @@ async fn three_devices_two_revoked_then_a_password_change() {
         200
     );
     // The old password no longer signs in.
-    let url = app.authorize_url(&[]);
-    let fresh = browser();
-    let page_path = location(&fresh.get(&url).send().await.unwrap());
-    let page = fresh
-        .get(app.url(&page_path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let form = [
-        ("csrf", field(&page, "csrf").unwrap()),
-        ("interaction", field(&page, "interaction").unwrap()),
-        ("username", "alice".into()),
-        ("password", PASSWORD.into()),
-    ];
-    assert_eq!(
-        fresh
-            .post(app.url("/login"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    let (_, refused) = app.try_login(&browser(), PASSWORD).await;
+    assert_eq!(refused.status(), 401);
 }
 }
 
