@@ -10,6 +10,7 @@ use super::pages::{LoginPage, SignIn, check_credentials, page, start_browser_ses
 use super::{check_csrf, csrf_token, form_params, query_params, signed_in};
 use crate::admin;
 use crate::error::{ErrorCode, PageError};
+use crate::oauth::authorize::Params;
 use crate::oauth::flow::Signed;
 use crate::oauth::logout::{self, Delivery};
 use crate::state::AppState;
@@ -136,6 +137,17 @@ impl<E: Into<PageError>> From<E> for AccountError {
     }
 }
 
+/// A CSRF-checked form posted by a signed-in browser.
+async fn signed_form(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(Params, Signed), AccountError> {
+    let form = form_params(req, body)?;
+    check_csrf(state, req, form.get("csrf"))?;
+    Ok((form, require_signed_in(state, req).await?))
+}
+
 /// The signed-in browser, or (as an error) a redirect to the account login.
 async fn require_signed_in(state: &AppState, req: &HttpRequest) -> Result<Signed, AccountError> {
     signed_in(state, req)
@@ -184,9 +196,7 @@ pub async fn revoke_session(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, AccountError> {
-    let form = form_params(&req, &body)?;
-    check_csrf(&state, &req, form.get("csrf"))?;
-    let signed = require_signed_in(&state, &req).await?;
+    let (form, signed) = signed_form(&state, &req, &body).await?;
     let sid = form.get("sid").unwrap_or_default();
     // Only the user's own sessions: an unknown or foreign sid is simply not found.
     let target = state
@@ -210,9 +220,7 @@ pub async fn revoke_others(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, AccountError> {
-    let form = form_params(&req, &body)?;
-    check_csrf(&state, &req, form.get("csrf"))?;
-    let signed = require_signed_in(&state, &req).await?;
+    let (_, signed) = signed_form(&state, &req, &body).await?;
     logout::end_user_sessions(
         &state,
         &signed.user.id,
@@ -245,9 +253,7 @@ pub async fn change_password(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, AccountError> {
-    let form = form_params(&req, &body)?;
-    check_csrf(&state, &req, form.get("csrf"))?;
-    let signed = require_signed_in(&state, &req).await?;
+    let (form, signed) = signed_form(&state, &req, &body).await?;
     let new = form.get("new_password").unwrap_or_default();
     let current = check_credentials(
         &state,
