@@ -77,8 +77,9 @@ pub async fn prepare(config: Config, clock: Clock) -> Result<web::Data<AppState>
 /// Runs the key schedule (pre-publishing successors, removing expired keys) and reloads the
 /// keyring. Every replica does this every `key_reload_interval`; the database decides races.
 pub async fn refresh_keys(state: &AppState) -> Result<(), String> {
-    keys::tick(state).await?;
-    let keyring = keys::load_keyring(state).await?;
+    let schedule = keys::schedule(state).await?;
+    keys::tick(state, &schedule).await?;
+    let keyring = keys::load_keyring(state, &schedule).await?;
     let missing: Vec<_> = keys::Alg::ALL
         .into_iter()
         .filter(|alg| keyring.current(*alg).is_none())

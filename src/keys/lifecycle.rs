@@ -1,6 +1,8 @@
 //! Running the lifecycle against the database: the scheduled tick, operator rotations and
 //! revocations, re-wrapping under a new master key, and loading the keyring.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use super::timeline::due_rotation;
@@ -98,19 +100,18 @@ pub async fn ensure_current_keys(
 
 /// The scheduled work, run by every replica on every reload: pre-publish successors when
 /// rotation is due, and delete keys past their retention.
-pub async fn tick(state: &AppState) -> Result<Vec<String>, String> {
+pub async fn tick(state: &AppState, schedule: &Schedule) -> Result<Vec<String>, String> {
     let now = state.now();
-    let schedule = schedule(state).await?;
     let rows = state
         .store
         .signing_keys()
         .await
         .map_err(|e| e.to_string())?;
-    let lines = timeline(&rows, &schedule, now);
+    let lines = timeline(&rows, schedule, now);
     let mut created = Vec::new();
     for alg in Alg::ALL {
         let family: Vec<&Timeline> = lines.iter().filter(|t| t.alg == alg).collect();
-        if let Some(activates_at) = due_rotation(&family, &schedule, now)
+        if let Some(activates_at) = due_rotation(&family, schedule, now)
             && let Some(kid) = create_key(
                 &state.store,
                 &state.master,
@@ -140,20 +141,16 @@ pub async fn tick(state: &AppState) -> Result<Vec<String>, String> {
     Ok(created)
 }
 
-/// Loads and decrypts every published key (next, current, retired).
-pub async fn load_keyring(state: &AppState) -> Result<Keyring, String> {
+/// Loads every published key (next, current, retired), decrypting only those the current
+/// snapshot does not already hold.
+pub async fn load_keyring(state: &AppState, schedule: &Schedule) -> Result<Keyring, String> {
     let now = state.now();
-    let schedule = schedule(state).await?;
-    load_with(&state.store, &state.master, &schedule, now).await
-}
-
-pub async fn load_with(
-    store: &Store,
-    master: &MasterKey,
-    schedule: &Schedule,
-    now: i64,
-) -> Result<Keyring, String> {
-    let rows = store.signing_keys().await.map_err(|e| e.to_string())?;
+    let previous = state.keys.snapshot();
+    let rows = state
+        .store
+        .signing_keys()
+        .await
+        .map_err(|e| e.to_string())?;
     let lines = timeline(&rows, schedule, now);
     let keys = rows
         .iter()
@@ -164,9 +161,14 @@ pub async fn load_with(
                 KeyState::Next | KeyState::Current | KeyState::Retired
             )
         })
-        .map(|(row, _)| SigningKey::unseal(row, master))
+        .map(
+            |(row, _)| match previous.as_ref().and_then(|k| k.reusable(row)) {
+                Some(key) => Ok(key),
+                None => SigningKey::unseal(row, &state.master).map(Arc::new),
+            },
+        )
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Keyring::new(keys, now))
+    Ok(Keyring::from_shared(keys, now))
 }
 
 #[derive(Debug, Serialize)]

@@ -7,6 +7,7 @@ mod master;
 mod timeline;
 
 use std::fmt;
+use std::sync::Arc;
 
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
@@ -15,8 +16,7 @@ use serde_json::Value;
 
 pub use generate::{NewKey, generate};
 pub use lifecycle::{
-    RotateOutcome, ensure_current_keys, list, load_keyring, load_with, revoke, rewrap, rotate,
-    schedule, tick,
+    RotateOutcome, ensure_current_keys, list, load_keyring, revoke, rewrap, rotate, schedule, tick,
 };
 pub use master::MasterKey;
 pub use timeline::{KeyState, Schedule, Timeline, timeline};
@@ -168,7 +168,7 @@ impl SigningKey {
 
 /// The published keys, the signer of each family and the JWKS bytes, as one snapshot.
 pub struct Keyring {
-    keys: Vec<SigningKey>,
+    keys: Vec<Arc<SigningKey>>,
     current: Vec<(Alg, usize)>,
     jwks: Vec<u8>,
     etag: String,
@@ -177,7 +177,12 @@ pub struct Keyring {
 impl Keyring {
     /// `keys` are the published ones; the current key of a family is the one that activated
     /// last at `now`.
-    pub fn new(mut keys: Vec<SigningKey>, now: i64) -> Self {
+    pub fn new(keys: Vec<SigningKey>, now: i64) -> Self {
+        Self::from_shared(keys.into_iter().map(Arc::new).collect(), now)
+    }
+
+    /// The same from keys that may also belong to the previous snapshot (see `reusable`).
+    pub fn from_shared(mut keys: Vec<Arc<SigningKey>>, now: i64) -> Self {
         keys.sort_by(|a, b| {
             (a.alg.as_str(), a.activates_at).cmp(&(b.alg.as_str(), b.activates_at))
         });
@@ -192,7 +197,7 @@ impl Keyring {
             })
             .collect();
         let document = serde_json::json!({
-            "keys": keys.iter().map(SigningKey::jwks_entry).collect::<Vec<_>>()
+            "keys": keys.iter().map(|k| k.jwks_entry()).collect::<Vec<_>>()
         });
         let jwks = document.to_string().into_bytes();
         let etag = format!("\"{}\"", &hash(&String::from_utf8_lossy(&jwks))[..27]);
@@ -209,20 +214,25 @@ impl Keyring {
         self.current
             .iter()
             .find(|(a, _)| *a == alg)
-            .map(|(_, i)| &self.keys[*i])
+            .map(|(_, i)| self.keys[*i].as_ref())
     }
 
     pub fn find(&self, kid: &str) -> Option<&SigningKey> {
-        self.keys.iter().find(|k| k.kid == kid)
+        self.keys.iter().find(|k| k.kid == kid).map(|k| k.as_ref())
+    }
+
+    /// An already decrypted key for this stored row, so a reload does not decrypt and parse
+    /// every private key again.
+    pub fn reusable(&self, row: &StoredKey) -> Option<Arc<SigningKey>> {
+        self.keys
+            .iter()
+            .find(|k| k.kid == row.kid && k.activates_at == row.activates_at)
+            .cloned()
     }
 
     /// Algorithms with a current key, the only ones discovery may offer.
     pub fn signing_algs(&self) -> Vec<Alg> {
         self.current.iter().map(|(a, _)| *a).collect()
-    }
-
-    pub fn kids(&self) -> Vec<&str> {
-        self.keys.iter().map(|k| k.kid.as_str()).collect()
     }
 
     pub fn jwks(&self) -> &[u8] {
