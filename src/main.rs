@@ -271,21 +271,6 @@ async fn run(cli: Cli) -> Result<(), String> {
             let state = tessera::prepare(config, Clock::System).await?;
             session_command(&state, command, cli.json).await
         }
-        Command::Keys(KeysCommand::Rewrap {
-            new_master_key_file,
-        }) => {
-            let store = tessera::open_store(&config).await?;
-            let old = tessera::master_key(&config)?;
-            let new = tessera::keys::MasterKey::load_or_create(&new_master_key_file)?;
-            let count = tessera::keys::rewrap(&store, &old, &new).await?;
-            let text = format!(
-                "re-sealed {count} signing key(s) under {}.\nNow make it the master key: set TESSERA_MASTER_KEY to its contents, or move it to {}; the old key no longer opens them.",
-                new_master_key_file.display(),
-                config.master_key_path().display()
-            );
-            print(cli.json, json!({"rewrapped": count}), &text);
-            Ok(())
-        }
         Command::Keys(command) => {
             let state = tessera::prepare(config, Clock::System).await?;
             keys_command(&state, command, cli.json).await
@@ -679,7 +664,18 @@ async fn keys_command(
                 &text,
             );
         }
-        KeysCommand::Rewrap { .. } => unreachable!("handled before the state is prepared"),
+        KeysCommand::Rewrap {
+            new_master_key_file,
+        } => {
+            let new = tessera::keys::MasterKey::load_or_create(&new_master_key_file)?;
+            let count = tessera::keys::rewrap(&state.store, &state.master, &new).await?;
+            let text = format!(
+                "re-sealed {count} signing key(s) under {}.\nNow make it the master key: set TESSERA_MASTER_KEY to its contents, or move it to {}; the old key no longer opens them.",
+                new_master_key_file.display(),
+                state.config.master_key_path().display()
+            );
+            print(json_output, json!({"rewrapped": count}), &text);
+        }
     }
     Ok(())
 }
