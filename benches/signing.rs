@@ -4,28 +4,23 @@
 
 use std::time::Instant;
 
-use tessera::keys::{Alg, Keyring, MasterKey, SigningKey, StoredKey, generate};
+use std::sync::Arc;
+
+use tessera::keys::{Alg, Keyring, MasterKey, SigningKey, generate};
 
 fn keyring() -> Keyring {
     let master = MasterKey::parse(&"42".repeat(32)).expect("master key");
     let keys = Alg::ALL
         .into_iter()
         .map(|alg| {
-            let new = generate(alg).expect("key generation");
-            let stored = StoredKey {
-                sealed_private_key: master.seal(&new.kid, &new.pkcs8),
-                kid: new.kid,
-                alg,
-                generation: 1,
-                created_at: 0,
-                activates_at: 0,
-                revoked_at: None,
-                public_jwk: new.public_jwk,
-            };
-            SigningKey::unseal(&stored, &master).expect("unseal")
+            let stored = generate(alg)
+                .expect("key generation")
+                .seal(&master, 1, 0, 0);
+            let key = SigningKey::unseal(&stored, &master).expect("unseal");
+            (Arc::new(key), true)
         })
         .collect();
-    Keyring::new(keys, 0)
+    Keyring::new(keys)
 }
 
 fn ops_per_second(iterations: u32, mut op: impl FnMut()) -> f64 {

@@ -3,10 +3,12 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::keys::Alg;
+use crate::core::{Policy, Throttle};
+use crate::keys::{Alg, Rotation, Schedule};
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/tessera.db?mode=rwc";
@@ -90,19 +92,13 @@ pub struct Config {
     pub key_rotation_period: i64,
     /// Clock difference tolerated between Tessera and relying parties (seconds).
     pub clock_skew: i64,
-    pub pool: crate::store::PoolSettings,
+    /// Connections per replica [default: 8 for SQLite, 16 for PostgreSQL].
+    pub db_max_connections: Option<u32>,
+    /// How long a request waits for a database connection before answering 503.
+    pub db_acquire_timeout: Duration,
+    /// PostgreSQL aborts any statement running longer than this.
+    pub db_statement_timeout: Duration,
     pub throttle: Throttle,
-}
-
-/// Limits on guessing passwords and client secrets.
-#[derive(Clone, Debug)]
-pub struct Throttle {
-    /// Failures of one account (or client) within `window` before it is locked out.
-    pub max_failures: i64,
-    /// Failures from one IP address within `window` before it is locked out.
-    pub max_failures_per_ip: i64,
-    pub window: i64,
-    pub lockout: i64,
 }
 
 impl fmt::Debug for Config {
@@ -120,15 +116,27 @@ impl fmt::Debug for Config {
     }
 }
 
+/// A configuration Tessera refuses to start with; the message names the setting.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl From<String> for ConfigError {
+    fn from(message: String) -> Self {
+        Self(message)
+    }
+}
+
 impl Config {
-    pub fn load(overrides: &Overrides) -> Result<Self, String> {
+    pub fn load(overrides: &Overrides) -> Result<Self, ConfigError> {
         let file = read_file(overrides.config.as_deref())?;
-        let env_or = |name: &str, file_value: Option<i64>| -> Result<Option<i64>, String> {
+        let env_or = |name: &str, file_value: Option<i64>| -> Result<Option<i64>, ConfigError> {
             match std::env::var(name) {
-                Ok(v) => v
-                    .parse()
-                    .map(Some)
-                    .map_err(|_| format!("{name} must be a whole number of seconds, got '{v}'")),
+                Ok(v) => v.parse().map(Some).map_err(|_| {
+                    ConfigError(format!(
+                        "{name} must be a whole number of seconds, got '{v}'"
+                    ))
+                }),
                 Err(_) => Ok(file_value),
             }
         };
@@ -198,20 +206,14 @@ impl Config {
                 window: 15 * 60,
                 lockout: file.login_lockout.unwrap_or(15 * 60),
             },
-            pool: crate::store::PoolSettings {
-                max_connections: match std::env::var("TESSERA_DB_MAX_CONNECTIONS") {
-                    Ok(v) => Some(v.parse().map_err(|_| {
-                        format!("TESSERA_DB_MAX_CONNECTIONS must be a number, got '{v}'")
-                    })?),
-                    Err(_) => file.db_max_connections,
-                },
-                acquire_timeout: std::time::Duration::from_secs(
-                    file.db_acquire_timeout.unwrap_or(3),
-                ),
-                statement_timeout: std::time::Duration::from_secs(
-                    file.db_statement_timeout.unwrap_or(5),
-                ),
+            db_max_connections: match std::env::var("TESSERA_DB_MAX_CONNECTIONS") {
+                Ok(v) => Some(v.parse().map_err(|_| {
+                    format!("TESSERA_DB_MAX_CONNECTIONS must be a number, got '{v}'")
+                })?),
+                Err(_) => file.db_max_connections,
             },
+            db_acquire_timeout: Duration::from_secs(file.db_acquire_timeout.unwrap_or(3)),
+            db_statement_timeout: Duration::from_secs(file.db_statement_timeout.unwrap_or(5)),
         };
         for (name, value) in [
             ("access_token_ttl", config.access_token_ttl),
@@ -225,23 +227,25 @@ impl Config {
             ),
         ] {
             if value <= 0 {
-                return Err(format!(
-                    "{name} must be a positive number of seconds, got {value}"
-                ));
+                return Err(
+                    format!("{name} must be a positive number of seconds, got {value}").into(),
+                );
             }
         }
-        let prepublish = 2 * config.jwks_max_age + config.key_reload_interval as i64;
+        let prepublish = Schedule::new(&config.rotation(), 0).prepublish;
         if config.key_rotation_period <= prepublish {
             return Err(format!(
                 "key_rotation_period ({}s) must be longer than the pre-publication window (2 × jwks_max_age + key_reload_interval = {prepublish}s)",
                 config.key_rotation_period
-            ));
+            ).into());
         }
         if config.clock_skew < 0 {
-            return Err("clock_skew must not be negative".into());
+            return Err(ConfigError("clock_skew must not be negative".into()));
         }
         if config.refresh_reuse_grace < 0 {
-            return Err("refresh_reuse_grace must not be negative".into());
+            return Err(ConfigError(
+                "refresh_reuse_grace must not be negative".into(),
+            ));
         }
         Ok(config)
     }
@@ -250,43 +254,62 @@ impl Config {
         self.keys_dir.join("master.key")
     }
 
+    /// The settings the protocol rules follow.
+    pub fn policy(&self) -> Policy {
+        Policy {
+            issuer: self.issuer.clone(),
+            access_token_ttl: self.access_token_ttl,
+            id_token_ttl: self.id_token_ttl,
+            session_ttl: self.session_ttl,
+            code_ttl: self.code_ttl,
+            interaction_ttl: self.interaction_ttl,
+            access_token_alg: self.access_token_alg,
+            refresh_token_ttl: self.refresh_token_ttl,
+            refresh_token_absolute_ttl: self.refresh_token_absolute_ttl,
+            refresh_reuse_grace: self.refresh_reuse_grace,
+            throttle: self.throttle.clone(),
+        }
+    }
+
+    /// The settings key rotation follows.
+    pub fn rotation(&self) -> Rotation {
+        Rotation {
+            period: self.key_rotation_period,
+            jwks_max_age: self.jwks_max_age,
+            reload_interval: self.key_reload_interval as i64,
+            clock_skew: self.clock_skew,
+        }
+    }
+
     pub fn is_https(&self) -> bool {
         self.issuer.starts_with("https://")
     }
-
-    /// An endpoint URL under the issuer.
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.issuer)
-    }
 }
 
-fn read_file(path: Option<&Path>) -> Result<FileConfig, String> {
+fn read_file(path: Option<&Path>) -> Result<FileConfig, ConfigError> {
     let (path, required) = match path {
         Some(p) => (p.to_path_buf(), true),
         None => (PathBuf::from("tessera.toml"), false),
     };
     match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message()))
-        }
+        Ok(text) => toml::from_str(&text)
+            .map_err(|e| ConfigError(format!("{}: {}", path.display(), e.message()))),
         Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
             Ok(FileConfig::default())
         }
-        Err(e) => Err(format!("cannot read config file {}: {e}", path.display())),
+        Err(e) => Err(format!("cannot read config file {}: {e}", path.display()).into()),
     }
 }
 
 /// The issuer is compared byte for byte by relying parties: no query, no fragment, no
 /// trailing slash.
-pub fn parse_issuer(text: &str) -> Result<String, String> {
+pub fn parse_issuer(text: &str) -> Result<String, ConfigError> {
     let url = url::Url::parse(text).map_err(|e| format!("issuer '{text}' is not a URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(format!(
-            "issuer '{text}' must be an http(s) URL with a host"
-        ));
+        return Err(format!("issuer '{text}' must be an http(s) URL with a host").into());
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!("issuer '{text}' must not have a query or fragment"));
+        return Err(format!("issuer '{text}' must not have a query or fragment").into());
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
@@ -300,7 +323,7 @@ fn default_issuer(bind: SocketAddr) -> String {
     format!("http://{host}:{}", bind.port())
 }
 
-fn check_database_url(url: &str) -> Result<(), String> {
+fn check_database_url(url: &str) -> Result<(), ConfigError> {
     if ["sqlite:", "postgres://", "postgresql://"]
         .iter()
         .any(|p| url.starts_with(p))
@@ -310,7 +333,8 @@ fn check_database_url(url: &str) -> Result<(), String> {
         Err(format!(
             "database URL '{}' must start with sqlite: or postgres://",
             redact_url(url)
-        ))
+        )
+        .into())
     }
 }
 
@@ -378,6 +402,7 @@ mod tests {
         assert!(
             Config::load(&overrides)
                 .unwrap_err()
+                .to_string()
                 .contains("unknown field")
         );
     }

@@ -7,6 +7,7 @@ mod m20261126_000001_init;
 mod m20261126_000002_token_lifecycle;
 mod m20261126_000003_key_lifecycle;
 mod m20261126_000004_throttles;
+mod m20261203_000005_drop_interaction_login_at;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_token_lifecycle::Migration),
             Box::new(m20261126_000003_key_lifecycle::Migration),
             Box::new(m20261126_000004_throttles::Migration),
+            Box::new(m20261203_000005_drop_interaction_login_at::Migration),
         ]
     }
 }

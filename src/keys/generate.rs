@@ -10,7 +10,7 @@ use rsa::traits::PublicKeyParts;
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
-use super::{Alg, thumbprint};
+use super::{Alg, KeyError, MasterKey, StoredKey, thumbprint};
 use crate::secret::b64url;
 
 pub struct NewKey {
@@ -21,7 +21,29 @@ pub struct NewKey {
     pub public_jwk: String,
 }
 
-pub fn generate(alg: Alg) -> Result<NewKey, String> {
+impl NewKey {
+    /// The row to store: the private key sealed under `master`, the kid as associated data.
+    pub fn seal(
+        self,
+        master: &MasterKey,
+        generation: i64,
+        created_at: i64,
+        activates_at: i64,
+    ) -> StoredKey {
+        StoredKey {
+            sealed_private_key: master.seal(&self.kid, &self.pkcs8),
+            kid: self.kid,
+            alg: self.alg,
+            generation,
+            created_at,
+            activates_at,
+            revoked_at: None,
+            public_jwk: self.public_jwk,
+        }
+    }
+}
+
+pub fn generate(alg: Alg) -> Result<NewKey, KeyError> {
     let (pkcs8, members) = match alg {
         Alg::RS256 | Alg::PS256 => rsa_key()?,
         Alg::ES256 => p256_key()?,
@@ -50,6 +72,10 @@ pub fn generate(alg: Alg) -> Result<NewKey, String> {
 
 type Members = Vec<(String, Value)>;
 
+fn failed(what: impl std::fmt::Display) -> KeyError {
+    KeyError::Generation(what.to_string())
+}
+
 fn members(pairs: &[(&str, String)]) -> Members {
     pairs
         .iter()
@@ -57,13 +83,13 @@ fn members(pairs: &[(&str, String)]) -> Members {
         .collect()
 }
 
-fn rsa_key() -> Result<(Zeroizing<Vec<u8>>, Members), String> {
+fn rsa_key() -> Result<(Zeroizing<Vec<u8>>, Members), KeyError> {
     // ring cannot generate RSA keys; the rsa crate does, and ring signs with its PKCS#8.
     let key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048)
-        .map_err(|e| format!("RSA key generation failed: {e}"))?;
+        .map_err(|e| failed(format!("RSA key generation failed: {e}")))?;
     let pkcs8 = key
         .to_pkcs8_der()
-        .map_err(|e| format!("RSA key encoding failed: {e}"))?;
+        .map_err(|e| failed(format!("RSA key encoding failed: {e}")))?;
     let public = members(&[
         ("e", b64url(&key.e().to_bytes_be())),
         ("kty", "RSA".into()),
@@ -72,13 +98,13 @@ fn rsa_key() -> Result<(Zeroizing<Vec<u8>>, Members), String> {
     Ok((Zeroizing::new(pkcs8.as_bytes().to_vec()), public))
 }
 
-fn p256_key() -> Result<(Zeroizing<Vec<u8>>, Members), String> {
+fn p256_key() -> Result<(Zeroizing<Vec<u8>>, Members), KeyError> {
     let rng = SystemRandom::new();
     let alg = &signature::ECDSA_P256_SHA256_FIXED_SIGNING;
     let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &rng)
-        .map_err(|_| "P-256 key generation failed".to_string())?;
+        .map_err(|_| failed("P-256 key generation failed"))?;
     let pair = EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng)
-        .map_err(|e| format!("P-256 key rejected: {e}"))?;
+        .map_err(|e| failed(format!("P-256 key rejected: {e}")))?;
     // Uncompressed point: 0x04 || x (32 bytes) || y (32 bytes).
     let point = pair.public_key().as_ref();
     let public = members(&[
@@ -90,11 +116,11 @@ fn p256_key() -> Result<(Zeroizing<Vec<u8>>, Members), String> {
     Ok((Zeroizing::new(pkcs8.as_ref().to_vec()), public))
 }
 
-fn ed25519_key() -> Result<(Zeroizing<Vec<u8>>, Members), String> {
+fn ed25519_key() -> Result<(Zeroizing<Vec<u8>>, Members), KeyError> {
     let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
-        .map_err(|_| "Ed25519 key generation failed".to_string())?;
+        .map_err(|_| failed("Ed25519 key generation failed"))?;
     let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref())
-        .map_err(|e| format!("Ed25519 key rejected: {e}"))?;
+        .map_err(|e| failed(format!("Ed25519 key rejected: {e}")))?;
     let public = members(&[
         ("crv", "Ed25519".into()),
         ("kty", "OKP".into()),
@@ -104,10 +130,10 @@ fn ed25519_key() -> Result<(Zeroizing<Vec<u8>>, Members), String> {
 }
 
 /// A self-signed X.509 certificate for the key, for relying parties that want `x5c`.
-fn certificate(pkcs8: &[u8], kid: &str) -> Result<Vec<u8>, String> {
-    let key_pair = rcgen::KeyPair::try_from(pkcs8).map_err(|e| format!("certificate key: {e}"))?;
-    let mut params =
-        rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| e.to_string())?;
+fn certificate(pkcs8: &[u8], kid: &str) -> Result<Vec<u8>, KeyError> {
+    let key_pair =
+        rcgen::KeyPair::try_from(pkcs8).map_err(|e| failed(format!("certificate key: {e}")))?;
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(failed)?;
     params.distinguished_name = rcgen::DistinguishedName::new();
     params.distinguished_name.push(
         rcgen::DnType::CommonName,
@@ -115,14 +141,14 @@ fn certificate(pkcs8: &[u8], kid: &str) -> Result<Vec<u8>, String> {
     );
     let cert = params
         .self_signed(&key_pair)
-        .map_err(|e| format!("certificate: {e}"))?;
+        .map_err(|e| failed(format!("certificate: {e}")))?;
     Ok(cert.der().to_vec())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{MasterKey, SigningKey, StoredKey};
+    use crate::keys::SigningKey;
 
     #[test]
     fn generated_keys_sign_and_verify_after_sealing() {
@@ -139,17 +165,11 @@ mod tests {
                 jwk.get("d").is_none() && jwk.get("p").is_none(),
                 "no private members"
             );
-            let stored = StoredKey {
-                kid: new.kid.clone(),
-                alg,
-                generation: 1,
-                created_at: 0,
-                activates_at: 0,
-                revoked_at: None,
-                sealed_private_key: master.seal(&new.kid, &new.pkcs8),
-                public_jwk: new.public_jwk.clone(),
-            };
-            assert!(!stored.sealed_private_key.contains(&b64url(&new.pkcs8)));
+            let pkcs8 = b64url(&new.pkcs8);
+            let public_jwk = new.public_jwk.clone();
+            let stored = new.seal(&master, 1, 0, 0);
+            assert_eq!(stored.public_jwk, public_jwk);
+            assert!(!stored.sealed_private_key.contains(&pkcs8));
             let key = SigningKey::unseal(&stored, &master).unwrap();
             let sig = key.sign(b"header.payload").unwrap();
             assert!(key.verify(b"header.payload", &sig), "{alg}");

@@ -2,14 +2,14 @@
 //! the kid as associated data so a sealed key cannot be swapped onto another row.
 
 use std::fmt;
-use std::io::Write;
 use std::path::Path;
 
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::hmac;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::secret::{b64url, b64url_decode, random_bytes};
+use super::KeyError;
+use crate::secret::{b64url, b64url_decode, random_bytes, write_private_file};
 
 pub struct MasterKey([u8; 32]);
 
@@ -27,36 +27,43 @@ impl Drop for MasterKey {
 
 impl MasterKey {
     /// Parses 32 bytes given as 64 hex digits or 43 base64url characters.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, KeyError> {
+        let bad = |msg: String| KeyError::MasterKey(msg);
         let text = text.trim();
         let bytes = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
             (0..32)
                 .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16))
                 .collect::<Result<Vec<u8>, _>>()
-                .map_err(|_| "master key is not valid hex".to_string())?
+                .map_err(|_| bad("master key is not valid hex".into()))?
         } else {
-            b64url_decode(text).ok_or("master key is neither 64 hex digits nor base64url")?
+            b64url_decode(text)
+                .ok_or_else(|| bad("master key is neither 64 hex digits nor base64url".into()))?
         };
         let bytes = Zeroizing::new(bytes);
         let key: [u8; 32] = bytes
             .as_slice()
             .try_into()
-            .map_err(|_| format!("master key must be 32 bytes, got {}", bytes.len()))?;
+            .map_err(|_| bad(format!("master key must be 32 bytes, got {}", bytes.len())))?;
         Ok(Self(key))
     }
 
     /// Reads the key file, creating it (mode 0600) with a fresh random key when absent.
-    pub fn load_or_create(path: &Path) -> Result<Self, String> {
+    pub fn load_or_create(path: &Path) -> Result<Self, KeyError> {
+        let bad = |msg: String| KeyError::MasterKey(msg);
         match std::fs::read_to_string(path) {
-            Ok(text) => Self::parse(&text).map_err(|e| format!("{}: {e}", path.display())),
+            Ok(text) => Self::parse(&text).map_err(|e| bad(format!("{}: {e}", path.display()))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = Self(random_bytes::<32>());
-                write_private_file(path, b64url(&key.0).as_bytes())
-                    .map_err(|e| format!("cannot create master key {}: {e}", path.display()))?;
+                write_private_file(path, format!("{}\n", b64url(&key.0)).as_bytes()).map_err(
+                    |e| bad(format!("cannot create master key {}: {e}", path.display())),
+                )?;
                 tracing::info!(path = %path.display(), "created a new master key");
                 Ok(key)
             }
-            Err(e) => Err(format!("cannot read master key {}: {e}", path.display())),
+            Err(e) => Err(bad(format!(
+                "cannot read master key {}: {e}",
+                path.display()
+            ))),
         }
     }
 
@@ -81,18 +88,23 @@ impl MasterKey {
         b64url(&out)
     }
 
-    pub fn open(&self, kid: &str, sealed: &str) -> Result<Zeroizing<Vec<u8>>, String> {
-        let bytes = b64url_decode(sealed).ok_or("sealed key is not base64url")?;
+    pub fn open(&self, kid: &str, sealed: &str) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+        let bad = |msg: &str| KeyError::Sealed(format!("key {kid}: {msg}"));
+        let bytes = b64url_decode(sealed).ok_or_else(|| bad("sealed key is not base64url"))?;
         if bytes.len() < NONCE_LEN {
-            return Err("sealed key is too short".into());
+            return Err(bad("sealed key is too short"));
         }
         let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| "bad nonce")?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| bad("bad nonce"))?;
         let mut buffer = Zeroizing::new(ciphertext.to_vec());
         let plain_len = self
             .aead()
             .open_in_place(nonce, Aad::from(kid.as_bytes()), &mut buffer)
-            .map_err(|_| format!("cannot decrypt key {kid}: wrong master key or tampered row"))?
+            .map_err(|_| {
+                KeyError::Sealed(format!(
+                    "cannot decrypt key {kid}: wrong master key or tampered row"
+                ))
+            })?
             .len();
         buffer.truncate(plain_len);
         Ok(buffer)
@@ -104,19 +116,6 @@ impl MasterKey {
         let key = hmac::Key::new(hmac::HMAC_SHA256, &self.0);
         b64url(hmac::sign(&key, purpose.as_bytes()).as_ref())
     }
-}
-
-fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(contents)?;
-    file.write_all(b"\n")
 }
 
 #[cfg(test)]

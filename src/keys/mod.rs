@@ -2,7 +2,6 @@
 //! and the JWKS document.
 
 mod generate;
-mod lifecycle;
 mod master;
 mod timeline;
 
@@ -15,14 +14,27 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use generate::{NewKey, generate};
-pub use lifecycle::{
-    RotateOutcome, ensure_current_keys, list, load_keyring, revoke, rewrap, rotate, schedule, tick,
-};
 pub use master::MasterKey;
-pub use timeline::{KeyState, Schedule, Timeline, timeline};
+pub use timeline::{
+    KeyState, Rotation, Schedule, Timeline, due_rotation, next_activation, timeline,
+};
 
-use crate::oauth::client::wire_names;
 use crate::secret::{b64url, hash};
+use crate::wire::wire_names;
+
+/// Why a key could not be made, opened or used.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum KeyError {
+    #[error("{0}")]
+    Generation(String),
+    #[error("key {kid}: {reason}")]
+    Unusable { kid: String, reason: String },
+    /// A sealed private key that does not open (wrong master key, tampered row).
+    #[error("{0}")]
+    Sealed(String),
+    #[error("{0}")]
+    MasterKey(String),
+}
 
 /// JWS algorithms Tessera signs with, one keyring family each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -47,6 +59,7 @@ enum Signer {
 }
 
 /// One row of the key table as the store hands it over.
+#[derive(Clone)]
 pub struct StoredKey {
     pub kid: String,
     pub alg: Alg,
@@ -88,9 +101,13 @@ impl fmt::Debug for SigningKey {
 }
 
 impl SigningKey {
-    pub fn unseal(stored: &StoredKey, master: &MasterKey) -> Result<Self, String> {
+    pub fn unseal(stored: &StoredKey, master: &MasterKey) -> Result<Self, KeyError> {
         let pkcs8 = master.open(&stored.kid, &stored.sealed_private_key)?;
-        let rejected = |e: ring::error::KeyRejected| format!("key {}: {e}", stored.kid);
+        let unusable = |reason: String| KeyError::Unusable {
+            kid: stored.kid.clone(),
+            reason,
+        };
+        let rejected = |e: ring::error::KeyRejected| unusable(e.to_string());
         let signer = match stored.alg {
             Alg::RS256 | Alg::PS256 => {
                 Signer::Rsa(RsaKeyPair::from_pkcs8(&pkcs8).map_err(rejected)?)
@@ -106,7 +123,7 @@ impl SigningKey {
             Alg::EdDSA => Signer::Ed(Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(rejected)?),
         };
         let public_jwk = serde_json::from_str(&stored.public_jwk)
-            .map_err(|e| format!("key {}: bad public JWK: {e}", stored.kid))?;
+            .map_err(|e| unusable(format!("bad public JWK: {e}")))?;
         Ok(Self {
             kid: stored.kid.clone(),
             alg: stored.alg,
@@ -175,27 +192,19 @@ pub struct Keyring {
 }
 
 impl Keyring {
-    /// `keys` are the published ones; the current key of a family is the one that activated
-    /// last at `now`.
-    pub fn new(keys: Vec<SigningKey>, now: i64) -> Self {
-        Self::from_shared(keys.into_iter().map(Arc::new).collect(), now)
-    }
-
-    /// The same from keys that may also belong to the previous snapshot (see `reusable`).
-    pub fn from_shared(mut keys: Vec<Arc<SigningKey>>, now: i64) -> Self {
-        keys.sort_by(|a, b| {
+    /// `published` are the keys to publish, each with whether it signs now (at most one per
+    /// family: `timeline` decides which).
+    pub fn new(mut published: Vec<(Arc<SigningKey>, bool)>) -> Self {
+        published.sort_by(|(a, _), (b, _)| {
             (a.alg.as_str(), a.activates_at).cmp(&(b.alg.as_str(), b.activates_at))
         });
-        let current = Alg::ALL
-            .into_iter()
-            .filter_map(|alg| {
-                keys.iter()
-                    .enumerate()
-                    .filter(|(_, k)| k.alg == alg && k.activates_at <= now)
-                    .max_by_key(|(_, k)| k.activates_at)
-                    .map(|(i, _)| (alg, i))
-            })
+        let current = published
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, signs))| *signs)
+            .map(|(i, (key, _))| (key.alg, i))
             .collect();
+        let keys: Vec<Arc<SigningKey>> = published.into_iter().map(|(key, _)| key).collect();
         let document = serde_json::json!({
             "keys": keys.iter().map(|k| k.jwks_entry()).collect::<Vec<_>>()
         });
@@ -230,9 +239,12 @@ impl Keyring {
             .cloned()
     }
 
-    /// Algorithms with a current key, the only ones discovery may offer.
+    /// Algorithms with a current key, the only ones discovery may offer (RS256 first).
     pub fn signing_algs(&self) -> Vec<Alg> {
-        self.current.iter().map(|(a, _)| *a).collect()
+        Alg::ALL
+            .into_iter()
+            .filter(|alg| self.current(*alg).is_some())
+            .collect()
     }
 
     pub fn jwks(&self) -> &[u8] {

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::{Alg, StoredKey};
-use crate::oauth::client::wire_names;
+use crate::wire::wire_names;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -36,13 +36,26 @@ pub struct Schedule {
     pub retention: i64,
 }
 
+/// The settings rotation follows, in seconds.
+#[derive(Clone, Copy, Debug)]
+pub struct Rotation {
+    /// How long a key signs before its successor takes over.
+    pub period: i64,
+    /// Cache-Control max-age of the JWKS.
+    pub jwks_max_age: i64,
+    /// How often every replica reloads the keyring.
+    pub reload_interval: i64,
+    /// Clock difference tolerated between Tessera and relying parties.
+    pub clock_skew: i64,
+}
+
 impl Schedule {
-    pub fn new(config: &crate::config::Config, longest_token_ttl: i64) -> Self {
-        let reload = config.key_reload_interval as i64;
+    pub fn new(rotation: &Rotation, longest_token_ttl: i64) -> Self {
+        let reload = rotation.reload_interval;
         Self {
-            rotation_period: config.key_rotation_period,
-            prepublish: 2 * config.jwks_max_age + reload,
-            retention: longest_token_ttl + config.clock_skew + config.jwks_max_age + reload,
+            rotation_period: rotation.period,
+            prepublish: 2 * rotation.jwks_max_age + reload,
+            retention: longest_token_ttl + rotation.clock_skew + rotation.jwks_max_age + reload,
         }
     }
 }
@@ -113,6 +126,18 @@ pub fn due_rotation(family: &[&Timeline], schedule: &Schedule, now: i64) -> Opti
     (now >= planned - schedule.prepublish).then(|| planned.max(now + schedule.prepublish))
 }
 
+/// When the family's next key takes over: the published successor's activation, or, before
+/// one exists, one period after the current key activated.
+pub fn next_activation(family: &[&Timeline], schedule: &Schedule) -> Option<i64> {
+    let current = family.iter().find(|t| t.state == KeyState::Current)?;
+    let successor = family
+        .iter()
+        .filter(|t| t.state == KeyState::Next)
+        .map(|t| t.activates_at)
+        .min();
+    Some(successor.unwrap_or(current.activates_at + schedule.rotation_period))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +198,17 @@ mod tests {
         assert_eq!(
             due_rotation(&t.iter().collect::<Vec<_>>(), &SCHEDULE, 950),
             None
+        );
+        assert_eq!(
+            next_activation(&t.iter().collect::<Vec<_>>(), &SCHEDULE),
+            Some(1000),
+            "the published successor"
+        );
+        let alone = timeline(&keys, &SCHEDULE, 950);
+        assert_eq!(
+            next_activation(&alone.iter().collect::<Vec<_>>(), &SCHEDULE),
+            Some(1000),
+            "one period after the current key"
         );
         assert_eq!(
             due_rotation(&[], &SCHEDULE, 5),

@@ -86,7 +86,6 @@ pub mod interaction {
         pub client_id: String,
         pub request: String,
         pub session_id: Option<String>,
-        pub login_at: Option<i64>,
         pub created_at: i64,
         pub expires_at: i64,
         pub completed_at: Option<i64>,

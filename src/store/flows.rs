@@ -1,101 +1,63 @@
-//! The state of authorization flows: interactions (a pending /authorize), consents, grants,
-//! authorization codes and the issued-token register.
+//! The state of authorization flows: interactions (a pending /authorize), consents, grants
+//! and authorization codes.
 
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
-use super::entities::{auth_code, consent, grant, interaction, issued_token, session, user};
-use super::{Grant, Interaction, Session, Store, User, from_json_list, to_json_list};
-use crate::secret::{hash, random_id};
+use super::entities::{auth_code, consent, grant, interaction};
+use super::{Store, from_json_list, to_json_list};
+use crate::core::error::StoreError;
+use crate::core::model::{AuthCode, Grant, Interaction};
+use crate::core::ports::{CodeRepo, ConsentRepo, GrantRepo, InteractionRepo};
+use crate::core::scope::Scope;
 
-pub use auth_code::Model as AuthCode;
-
-/// An entry of the issued-token register.
-pub struct TokenRecord<'a> {
-    pub jti: &'a str,
-    pub grant_id: &'a str,
-    pub kind: &'a str,
-    pub kid: &'a str,
-    pub expires_at: i64,
-}
-
-/// Everything needed to decide whether an access token still stands.
-pub struct ActiveToken {
-    pub token: issued_token::Model,
-    pub grant: Grant,
-    pub user: Option<User>,
-}
-
-/// A grant: a user's (or, without a session, a client's own) authorisation of a client.
-pub struct NewGrant<'a> {
-    pub session: Option<&'a Session>,
-    pub client_id: &'a str,
-    pub scope: &'a str,
-    pub expires_at: Option<i64>,
-}
-
-pub struct NewCode<'a> {
-    pub grant_id: &'a str,
-    pub client_id: &'a str,
-    pub redirect_uri: &'a str,
-    pub nonce: Option<&'a str>,
-    pub code_challenge: Option<&'a str>,
-}
-
-impl Store {
-    pub async fn create_interaction(
-        &self,
-        client_id: &str,
-        request_json: String,
-        now: i64,
-        ttl: i64,
-    ) -> Result<String, DbErr> {
-        let id = random_id();
+impl InteractionRepo for Store {
+    async fn insert_interaction(&self, i: &Interaction) -> Result<(), StoreError> {
         interaction::ActiveModel {
-            id: Set(id.clone()),
-            client_id: Set(client_id.to_owned()),
-            request: Set(request_json),
-            session_id: Set(None),
-            login_at: Set(None),
-            created_at: Set(now),
-            expires_at: Set(now + ttl),
-            completed_at: Set(None),
+            id: Set(i.id.clone()),
+            client_id: Set(i.client_id.clone()),
+            request: Set(i.request.clone()),
+            session_id: Set(i.session_id.clone()),
+            created_at: Set(i.created_at),
+            expires_at: Set(i.expires_at),
+            completed_at: Set(i.completed_at),
         }
         .insert(&self.db)
         .await?;
-        Ok(id)
+        Ok(())
     }
 
-    /// A pending interaction: not expired and not completed.
-    pub async fn pending_interaction(
+    async fn pending_interaction(
         &self,
         id: &str,
         now: i64,
-    ) -> Result<Option<Interaction>, DbErr> {
-        interaction::Entity::find_by_id(id)
+    ) -> Result<Option<Interaction>, StoreError> {
+        let row = interaction::Entity::find_by_id(id)
             .filter(interaction::Column::CompletedAt.is_null())
             .filter(interaction::Column::ExpiresAt.gt(now))
             .one(&self.db)
-            .await
+            .await?;
+        Ok(row.map(|r| Interaction {
+            id: r.id,
+            client_id: r.client_id,
+            request: r.request,
+            session_id: r.session_id,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            completed_at: r.completed_at,
+        }))
     }
 
-    pub async fn interaction_logged_in(
-        &self,
-        id: &str,
-        session_id: &str,
-        now: i64,
-    ) -> Result<(), DbErr> {
+    async fn set_interaction_session(&self, id: &str, session_id: &str) -> Result<(), StoreError> {
         interaction::Entity::update_many()
             .col_expr(interaction::Column::SessionId, Expr::value(session_id))
-            .col_expr(interaction::Column::LoginAt, Expr::value(now))
             .filter(interaction::Column::Id.eq(id))
             .exec(&self.db)
             .await?;
         Ok(())
     }
 
-    /// Marks the interaction done; false if another request completed it first.
-    pub async fn complete_interaction(&self, id: &str, now: i64) -> Result<bool, DbErr> {
+    async fn complete_interaction(&self, id: &str, now: i64) -> Result<bool, StoreError> {
         let result = interaction::Entity::update_many()
             .col_expr(interaction::Column::CompletedAt, Expr::value(now))
             .filter(interaction::Column::Id.eq(id))
@@ -104,25 +66,27 @@ impl Store {
             .await?;
         Ok(result.rows_affected == 1)
     }
+}
 
-    pub async fn consented_scopes(
+impl ConsentRepo for Store {
+    async fn consented_scopes(
         &self,
         user_id: &str,
         client_id: &str,
-    ) -> Result<Vec<String>, DbErr> {
+    ) -> Result<Vec<String>, StoreError> {
         let row = consent::Entity::find_by_id((user_id.to_owned(), client_id.to_owned()))
             .one(&self.db)
             .await?;
         Ok(row.map(|r| from_json_list(&r.scopes)).unwrap_or_default())
     }
 
-    pub async fn save_consent(
+    async fn save_consent(
         &self,
         user_id: &str,
         client_id: &str,
         scopes: &[String],
         now: i64,
-    ) -> Result<(), DbErr> {
+    ) -> Result<(), StoreError> {
         let row = consent::ActiveModel {
             user_id: Set(user_id.to_owned()),
             client_id: Set(client_id.to_owned()),
@@ -139,28 +103,43 @@ impl Store {
             .await?;
         Ok(())
     }
+}
 
-    pub async fn create_grant(&self, new: NewGrant<'_>, now: i64) -> Result<Grant, DbErr> {
+impl GrantRepo for Store {
+    async fn insert_grant(&self, g: &Grant) -> Result<(), StoreError> {
         grant::ActiveModel {
-            id: Set(random_id()),
-            user_id: Set(new.session.map(|s| s.user_id.clone())),
-            client_id: Set(new.client_id.to_owned()),
-            session_id: Set(new.session.map(|s| s.id.clone())),
-            scope: Set(new.scope.to_owned()),
-            auth_time: Set(new.session.map(|s| s.auth_time)),
-            created_at: Set(now),
-            revoked_at: Set(None),
-            expires_at: Set(new.expires_at),
+            id: Set(g.id.clone()),
+            user_id: Set(g.user_id.clone()),
+            client_id: Set(g.client_id.clone()),
+            session_id: Set(g.session_id.clone()),
+            scope: Set(g.scope.to_string()),
+            auth_time: Set(g.auth_time),
+            created_at: Set(g.created_at),
+            revoked_at: Set(g.revoked_at),
+            expires_at: Set(g.expires_at),
         }
         .insert(&self.db)
-        .await
+        .await?;
+        Ok(())
     }
 
-    pub async fn find_grant(&self, id: &str) -> Result<Option<Grant>, DbErr> {
-        grant::Entity::find_by_id(id).one(&self.db).await
+    async fn find_grant(&self, id: &str) -> Result<Option<Grant>, StoreError> {
+        let row = grant::Entity::find_by_id(id).one(&self.db).await?;
+        Ok(row.map(|r| Grant {
+            id: r.id,
+            user_id: r.user_id,
+            client_id: r.client_id,
+            session_id: r.session_id,
+            // Written only from a parsed Scope; a hand-edited row grants nothing.
+            scope: Scope::parse(&r.scope).unwrap_or_default(),
+            auth_time: r.auth_time,
+            created_at: r.created_at,
+            revoked_at: r.revoked_at,
+            expires_at: r.expires_at,
+        }))
     }
 
-    pub async fn revoke_grant(&self, id: &str, now: i64) -> Result<(), DbErr> {
+    async fn revoke_grant(&self, id: &str, now: i64) -> Result<(), StoreError> {
         grant::Entity::update_many()
             .col_expr(grant::Column::RevokedAt, Expr::value(now))
             .filter(grant::Column::Id.eq(id))
@@ -170,11 +149,7 @@ impl Store {
         Ok(())
     }
 
-    pub(super) async fn revoke_session_grants(
-        &self,
-        session_id: &str,
-        now: i64,
-    ) -> Result<(), DbErr> {
+    async fn revoke_session_grants(&self, session_id: &str, now: i64) -> Result<(), StoreError> {
         grant::Entity::update_many()
             .col_expr(grant::Column::RevokedAt, Expr::value(now))
             .filter(grant::Column::SessionId.eq(session_id))
@@ -184,39 +159,56 @@ impl Store {
         Ok(())
     }
 
-    /// Stores a code by its hash; returns the code itself for the redirect.
-    pub async fn create_code(
-        &self,
-        new: NewCode<'_>,
-        code: &str,
-        now: i64,
-        ttl: i64,
-    ) -> Result<(), DbErr> {
+    async fn session_client_ids(&self, session_id: &str) -> Result<Vec<String>, StoreError> {
+        let mut ids: Vec<String> = grant::Entity::find()
+            .select_only()
+            .column(grant::Column::ClientId)
+            .filter(grant::Column::SessionId.eq(session_id))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+}
+
+impl CodeRepo for Store {
+    async fn insert_code(&self, c: &AuthCode) -> Result<(), StoreError> {
         auth_code::ActiveModel {
-            code_hash: Set(hash(code)),
-            grant_id: Set(new.grant_id.to_owned()),
-            client_id: Set(new.client_id.to_owned()),
-            redirect_uri: Set(new.redirect_uri.to_owned()),
-            nonce: Set(new.nonce.map(str::to_owned)),
-            code_challenge: Set(new.code_challenge.map(str::to_owned)),
-            created_at: Set(now),
-            expires_at: Set(now + ttl),
-            used_at: Set(None),
+            code_hash: Set(c.code_hash.clone()),
+            grant_id: Set(c.grant_id.clone()),
+            client_id: Set(c.client_id.clone()),
+            redirect_uri: Set(c.redirect_uri.clone()),
+            nonce: Set(c.nonce.clone()),
+            code_challenge: Set(c.code_challenge.clone()),
+            created_at: Set(c.created_at),
+            expires_at: Set(c.expires_at),
+            used_at: Set(c.used_at),
         }
         .insert(&self.db)
         .await?;
         Ok(())
     }
 
-    pub async fn find_code(&self, code: &str) -> Result<Option<AuthCode>, DbErr> {
-        auth_code::Entity::find_by_id(hash(code))
+    async fn find_code(&self, code_hash: &str) -> Result<Option<AuthCode>, StoreError> {
+        let row = auth_code::Entity::find_by_id(code_hash)
             .one(&self.db)
-            .await
+            .await?;
+        Ok(row.map(|r| AuthCode {
+            code_hash: r.code_hash,
+            grant_id: r.grant_id,
+            client_id: r.client_id,
+            redirect_uri: r.redirect_uri,
+            nonce: r.nonce,
+            code_challenge: r.code_challenge,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            used_at: r.used_at,
+        }))
     }
 
-    /// Marks a code used with one conditional update, so of two concurrent redemptions exactly
-    /// one wins.
-    pub async fn claim_code(&self, code_hash: &str, now: i64) -> Result<bool, DbErr> {
+    async fn claim_code(&self, code_hash: &str, now: i64) -> Result<bool, StoreError> {
         let claimed = auth_code::Entity::update_many()
             .col_expr(auth_code::Column::UsedAt, Expr::value(now))
             .filter(auth_code::Column::CodeHash.eq(code_hash))
@@ -224,66 +216,5 @@ impl Store {
             .exec(&self.db)
             .await?;
         Ok(claimed.rows_affected == 1)
-    }
-
-    pub async fn record_token(&self, record: TokenRecord<'_>) -> Result<(), DbErr> {
-        issued_token::ActiveModel {
-            jti: Set(record.jti.to_owned()),
-            grant_id: Set(record.grant_id.to_owned()),
-            kind: Set(record.kind.to_owned()),
-            kid: Set(record.kid.to_owned()),
-            expires_at: Set(record.expires_at),
-            revoked_at: Set(None),
-        }
-        .insert(&self.db)
-        .await?;
-        Ok(())
-    }
-
-    /// The grant and user behind a token id, if the token, its grant, its session and its user
-    /// all still stand.
-    pub async fn active_token(&self, jti: &str, now: i64) -> Result<Option<ActiveToken>, DbErr> {
-        let Some(token) = issued_token::Entity::find_by_id(jti).one(&self.db).await? else {
-            return Ok(None);
-        };
-        if token.revoked_at.is_some() || token.expires_at <= now {
-            return Ok(None);
-        }
-        Ok(self
-            .live_grant(&token.grant_id, now)
-            .await?
-            .map(|(grant, user)| ActiveToken { token, grant, user }))
-    }
-
-    /// A grant that is not revoked or expired, whose session has not ended and whose user (if
-    /// any) is enabled.
-    pub async fn live_grant(
-        &self,
-        grant_id: &str,
-        now: i64,
-    ) -> Result<Option<(Grant, Option<User>)>, DbErr> {
-        let Some(grant) = self.find_grant(grant_id).await? else {
-            return Ok(None);
-        };
-        if grant.revoked_at.is_some() || grant.expires_at.is_some_and(|e| e <= now) {
-            return Ok(None);
-        }
-        if let Some(sid) = &grant.session_id {
-            let live = session::Entity::find_by_id(sid.as_str())
-                .filter(session::Column::EndedAt.is_null())
-                .one(&self.db)
-                .await?;
-            if live.is_none() {
-                return Ok(None);
-            }
-        }
-        let user = match &grant.user_id {
-            Some(id) => match user::Entity::find_by_id(id.as_str()).one(&self.db).await? {
-                Some(u) if !u.disabled => Some(u),
-                _ => return Ok(None),
-            },
-            None => None,
-        };
-        Ok(Some((grant, user)))
     }
 }

@@ -1,16 +1,20 @@
+//! Signing keys, with their private halves sealed under the master key.
+
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    Set, SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr,
+    TransactionTrait,
 };
 
 use super::Store;
-use super::entities::{issued_token, signing_key};
+use super::entities::signing_key;
+use crate::core::error::StoreError;
+use crate::core::ports::KeyRepo;
 use crate::keys::StoredKey;
 
-impl Store {
-    /// Every key row, oldest first. Rows with an unknown alg are skipped.
-    pub async fn signing_keys(&self) -> Result<Vec<StoredKey>, DbErr> {
+impl KeyRepo for Store {
+    /// Rows with an unknown alg are skipped.
+    async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
         let rows = signing_key::Entity::find()
             .order_by_asc(signing_key::Column::ActivatesAt)
             .all(&self.db)
@@ -32,8 +36,7 @@ impl Store {
             .collect())
     }
 
-    /// Inserts a key; false if its (alg, generation) exists already (another replica won).
-    pub async fn insert_key(&self, key: &StoredKey) -> Result<bool, DbErr> {
+    async fn insert_key(&self, key: &StoredKey) -> Result<bool, StoreError> {
         let result = signing_key::ActiveModel {
             kid: Set(key.kid.clone()),
             alg: Set(key.alg.to_string()),
@@ -51,11 +54,11 @@ impl Store {
             Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
                 Ok(false)
             }
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         }
     }
 
-    pub async fn set_key_activation(&self, kid: &str, activates_at: i64) -> Result<(), DbErr> {
+    async fn set_key_activation(&self, kid: &str, activates_at: i64) -> Result<(), StoreError> {
         signing_key::Entity::update_many()
             .col_expr(signing_key::Column::ActivatesAt, Expr::value(activates_at))
             .filter(signing_key::Column::Kid.eq(kid))
@@ -64,7 +67,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn revoke_key(&self, kid: &str, now: i64) -> Result<(), DbErr> {
+    async fn revoke_key(&self, kid: &str, now: i64) -> Result<(), StoreError> {
         signing_key::Entity::update_many()
             .col_expr(signing_key::Column::RevokedAt, Expr::value(now))
             .filter(signing_key::Column::Kid.eq(kid))
@@ -74,15 +77,15 @@ impl Store {
         Ok(())
     }
 
-    pub async fn delete_key(&self, kid: &str) -> Result<(), DbErr> {
+    async fn delete_key(&self, kid: &str) -> Result<(), StoreError> {
         signing_key::Entity::delete_by_id(kid)
             .exec(&self.db)
             .await?;
         Ok(())
     }
 
-    pub async fn replace_sealed_keys(&self, sealed: &[(String, String)]) -> Result<(), DbErr> {
-        super::with_retry(|| async {
+    async fn replace_sealed_keys(&self, sealed: &[(String, String)]) -> Result<(), StoreError> {
+        let replaced = super::with_retry(|| async {
             let txn = self.db.begin().await?;
             for (kid, value) in sealed {
                 signing_key::Entity::update_many()
@@ -96,16 +99,7 @@ impl Store {
             }
             txn.commit().await
         })
-        .await
-    }
-
-    /// Unexpired, unrevoked tokens signed with a key.
-    pub async fn live_tokens_signed_by(&self, kid: &str, now: i64) -> Result<u64, DbErr> {
-        issued_token::Entity::find()
-            .filter(issued_token::Column::Kid.eq(kid))
-            .filter(issued_token::Column::ExpiresAt.gt(now))
-            .filter(issued_token::Column::RevokedAt.is_null())
-            .count(&self.db)
-            .await
+        .await;
+        Ok(replaced?)
     }
 }

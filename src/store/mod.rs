@@ -1,11 +1,14 @@
-//! The database: sea-orm entities and every query the rest of Tessera calls.
-//! SQLite by default, PostgreSQL for several replicas; the same code serves both.
+//! The database adapter: sea-orm entities and the implementation of the core's storage ports
+//! (`core::ports`). SQLite by default, PostgreSQL for several replicas; the same code serves
+//! both. Rows are mapped to the core's plain models here and nowhere else.
 
 mod clients;
-pub mod entities;
-pub mod flows;
+mod entities;
+mod flows;
 mod keys;
+mod purge;
 mod sessions;
+mod throttles;
 mod tokens;
 mod users;
 
@@ -15,14 +18,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::SqliteJournalMode;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
-pub use clients::NewClient;
-pub use entities::grant::Model as Grant;
-pub use entities::interaction::Model as Interaction;
-pub use entities::session::Model as Session;
-pub use entities::user::Model as User;
-pub use flows::{ActiveToken, AuthCode, NewCode, NewGrant, TokenRecord};
-pub use sessions::Device;
-pub use tokens::RefreshToken;
+use crate::core::error::StoreError;
 
 /// Connection pool settings (see the README's configuration table).
 #[derive(Clone, Debug)]
@@ -51,19 +47,14 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connects with default pool settings (see `connect_with`).
-    pub async fn connect(url: &str) -> Result<Self, DbErr> {
-        Self::connect_with(url, &PoolSettings::default()).await
-    }
-
     /// Connects (creating a SQLite file and its directory when needed); does not migrate.
-    pub async fn connect_with(url: &str, pool: &PoolSettings) -> Result<Self, DbErr> {
+    pub async fn connect(url: &str, pool: &PoolSettings) -> Result<Self, StoreError> {
         if let Some(path) = sqlite_path(url)
             && let Some(dir) = std::path::Path::new(path).parent()
             && !dir.as_os_str().is_empty()
         {
             std::fs::create_dir_all(dir)
-                .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
+                .map_err(|e| StoreError::Failed(format!("cannot create {}: {e}", dir.display())))?;
         }
         let sqlite = url.starts_with("sqlite");
         let mut options = ConnectOptions::new(url.to_owned());
@@ -83,12 +74,12 @@ impl Store {
         Ok(Self { db })
     }
 
-    pub async fn migrate(&self) -> Result<(), DbErr> {
-        Migrator::up(&self.db, None).await
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        Ok(Migrator::up(&self.db, None).await?)
     }
 
-    pub async fn ping(&self) -> Result<(), DbErr> {
-        self.db.ping().await
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        Ok(self.db.ping().await?)
     }
 }
 
@@ -103,7 +94,7 @@ fn sqlite_path(url: &str) -> Option<&str> {
 /// Runs a transaction again (up to three attempts, with a short pause) when the database
 /// reports a transient conflict: a PostgreSQL serialization failure or deadlock, or a busy
 /// SQLite file. Every statement in Tessera's transactions is safe to repeat as a whole.
-pub(crate) async fn with_retry<T, F, Fut>(mut attempt: F) -> Result<T, DbErr>
+async fn with_retry<T, F, Fut>(mut attempt: F) -> Result<T, DbErr>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, DbErr>>,
@@ -137,6 +128,36 @@ fn is_transient(err: &DbErr) -> bool {
         || code
             .and_then(|c| c.parse::<i32>().ok())
             .is_some_and(|c| matches!(c & 0xff, 5 | 6))
+}
+
+impl From<DbErr> for StoreError {
+    fn from(err: DbErr) -> Self {
+        if is_unavailable(&err) {
+            Self::Unavailable(err.to_string())
+        } else {
+            Self::Failed(err.to_string())
+        }
+    }
+}
+
+/// True when the database cannot be reached (rather than refusing a statement): the request
+/// may succeed later, so the answer is 503, not 500.
+fn is_unavailable(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    match err {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(
+            e.as_ref(),
+            Sqlx::Io(_)
+                | Sqlx::Tls(_)
+                | Sqlx::PoolTimedOut
+                | Sqlx::PoolClosed
+                | Sqlx::WorkerCrashed
+                | Sqlx::Protocol(_)
+        ),
+        _ => false,
+    }
 }
 
 /// Stored list columns are JSON arrays of strings.

@@ -1,62 +1,67 @@
+//! Browser sessions (devices).
+
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
+use super::Store;
 use super::entities::session;
-use super::{Session, Store};
-use crate::secret::{hash, random_id, random_token};
+use crate::core::error::StoreError;
+use crate::core::model::{Device, Session};
+use crate::core::ports::SessionRepo;
 
-/// Where a browser signed in from, as shown on the user's device list.
-pub struct Device {
-    pub user_agent: Option<String>,
-    pub ip: Option<String>,
-}
-
-impl Store {
-    /// Starts a session; the returned token goes into the browser's cookie and only its hash
-    /// is stored.
-    pub async fn create_session(
-        &self,
-        user_id: &str,
-        device: Device,
-        amr: &str,
-        now: i64,
-        ttl: i64,
-    ) -> Result<(Session, String), DbErr> {
-        let token = random_token();
-        let row = session::ActiveModel {
-            id: Set(random_id()),
-            token_hash: Set(hash(&token)),
-            user_id: Set(user_id.to_owned()),
-            user_agent: Set(device.user_agent),
-            ip: Set(device.ip),
-            amr: Set(amr.to_owned()),
-            auth_time: Set(now),
-            created_at: Set(now),
-            last_seen_at: Set(now),
-            expires_at: Set(now + ttl),
-            ended_at: Set(None),
+impl SessionRepo for Store {
+    async fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
+        session::ActiveModel {
+            id: Set(s.id.clone()),
+            token_hash: Set(s.token_hash.clone()),
+            user_id: Set(s.user_id.clone()),
+            user_agent: Set(s.device.user_agent.clone()),
+            ip: Set(s.device.ip.clone()),
+            amr: Set(s.amr.clone()),
+            auth_time: Set(s.auth_time),
+            created_at: Set(s.created_at),
+            last_seen_at: Set(s.last_seen_at),
+            expires_at: Set(s.expires_at),
+            ended_at: Set(s.ended_at),
         }
         .insert(&self.db)
         .await?;
-        Ok((row, token))
+        Ok(())
     }
 
-    /// The live session a cookie token belongs to.
-    pub async fn session_by_token(&self, token: &str, now: i64) -> Result<Option<Session>, DbErr> {
-        session::Entity::find()
-            .filter(session::Column::TokenHash.eq(hash(token)))
+    async fn find_session(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        Ok(session::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .map(to_session))
+    }
+
+    async fn live_session_by_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<Session>, StoreError> {
+        Ok(session::Entity::find()
+            .filter(session::Column::TokenHash.eq(token_hash))
             .filter(session::Column::EndedAt.is_null())
             .filter(session::Column::ExpiresAt.gt(now))
             .one(&self.db)
-            .await
+            .await?
+            .map(to_session))
     }
 
-    pub async fn find_session(&self, id: &str) -> Result<Option<Session>, DbErr> {
-        session::Entity::find_by_id(id).one(&self.db).await
+    async fn live_sessions(&self, user_id: &str, now: i64) -> Result<Vec<Session>, StoreError> {
+        let rows = session::Entity::find()
+            .filter(session::Column::UserId.eq(user_id))
+            .filter(session::Column::EndedAt.is_null())
+            .filter(session::Column::ExpiresAt.gt(now))
+            .order_by_desc(session::Column::LastSeenAt)
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(to_session).collect())
     }
 
-    /// Records a fresh authentication in an existing session (prompt=login, max_age).
-    pub async fn reauthenticate_session(&self, id: &str, now: i64) -> Result<(), DbErr> {
+    async fn reauthenticate(&self, id: &str, now: i64) -> Result<(), StoreError> {
         session::Entity::update_many()
             .col_expr(session::Column::AuthTime, Expr::value(now))
             .col_expr(session::Column::LastSeenAt, Expr::value(now))
@@ -66,7 +71,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn touch_session(&self, id: &str, now: i64) -> Result<(), DbErr> {
+    async fn touch_session(&self, id: &str, now: i64) -> Result<(), StoreError> {
         session::Entity::update_many()
             .col_expr(session::Column::LastSeenAt, Expr::value(now))
             .filter(session::Column::Id.eq(id))
@@ -75,42 +80,31 @@ impl Store {
         Ok(())
     }
 
-    /// Ends a session and revokes every grant made in it.
-    pub async fn end_session(&self, id: &str, now: i64) -> Result<bool, DbErr> {
+    async fn end_session(&self, id: &str, now: i64) -> Result<bool, StoreError> {
         let result = session::Entity::update_many()
             .col_expr(session::Column::EndedAt, Expr::value(now))
             .filter(session::Column::Id.eq(id))
             .filter(session::Column::EndedAt.is_null())
             .exec(&self.db)
             .await?;
-        self.revoke_session_grants(id, now).await?;
         Ok(result.rows_affected > 0)
     }
 }
 
-impl Store {
-    /// A user's sessions that have not ended or expired, newest first.
-    pub async fn live_sessions(&self, user_id: &str, now: i64) -> Result<Vec<Session>, DbErr> {
-        use sea_orm::QueryOrder;
-        session::Entity::find()
-            .filter(session::Column::UserId.eq(user_id))
-            .filter(session::Column::EndedAt.is_null())
-            .filter(session::Column::ExpiresAt.gt(now))
-            .order_by_desc(session::Column::LastSeenAt)
-            .all(&self.db)
-            .await
-    }
-
-    /// The clients that hold grants made in a session.
-    pub async fn session_client_ids(&self, session_id: &str) -> Result<Vec<String>, DbErr> {
-        use super::entities::grant;
-        let grants = grant::Entity::find()
-            .filter(grant::Column::SessionId.eq(session_id))
-            .all(&self.db)
-            .await?;
-        let mut ids: Vec<String> = grants.into_iter().map(|g| g.client_id).collect();
-        ids.sort();
-        ids.dedup();
-        Ok(ids)
+fn to_session(row: session::Model) -> Session {
+    Session {
+        id: row.id,
+        token_hash: row.token_hash,
+        user_id: row.user_id,
+        device: Device {
+            user_agent: row.user_agent,
+            ip: row.ip,
+        },
+        amr: row.amr,
+        auth_time: row.auth_time,
+        created_at: row.created_at,
+        last_seen_at: row.last_seen_at,
+        expires_at: row.expires_at,
+        ended_at: row.ended_at,
     }
 }

@@ -1,73 +1,83 @@
+//! Users.
+
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
+use super::Store;
 use super::entities::user;
-use super::{Store, User};
-use crate::secret::random_id;
+use crate::core::error::StoreError;
+use crate::core::model::User;
+use crate::core::ports::UserRepo;
 
-impl Store {
-    pub async fn create_user(
-        &self,
-        username: &str,
-        email: Option<String>,
-        name: Option<String>,
-        password_hash: String,
-        now: i64,
-    ) -> Result<User, DbErr> {
+impl UserRepo for Store {
+    async fn insert_user(&self, u: &User) -> Result<(), StoreError> {
         user::ActiveModel {
-            id: Set(random_id()),
-            username: Set(username.to_owned()),
-            email: Set(email),
-            name: Set(name),
-            password_hash: Set(password_hash),
-            disabled: Set(false),
-            password_changed_at: Set(now),
-            created_at: Set(now),
+            id: Set(u.id.clone()),
+            username: Set(u.username.clone()),
+            email: Set(u.email.clone()),
+            name: Set(u.name.clone()),
+            password_hash: Set(u.password_hash.clone()),
+            disabled: Set(u.disabled),
+            password_changed_at: Set(u.password_changed_at),
+            created_at: Set(u.created_at),
         }
         .insert(&self.db)
-        .await
+        .await?;
+        Ok(())
     }
 
-    pub async fn find_user(&self, id: &str) -> Result<Option<User>, DbErr> {
-        user::Entity::find_by_id(id).one(&self.db).await
+    async fn find_user(&self, id: &str) -> Result<Option<User>, StoreError> {
+        Ok(user::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .map(to_user))
     }
 
-    pub async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, DbErr> {
-        user::Entity::find()
+    async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        Ok(user::Entity::find()
             .filter(user::Column::Username.eq(username))
             .one(&self.db)
-            .await
+            .await?
+            .map(to_user))
     }
 
-    pub async fn list_users(&self) -> Result<Vec<User>, DbErr> {
-        user::Entity::find()
+    async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        let rows = user::Entity::find()
             .order_by_asc(user::Column::Username)
             .all(&self.db)
-            .await
+            .await?;
+        Ok(rows.into_iter().map(to_user).collect())
     }
 
-    /// Returns false when no such user exists.
-    pub async fn set_password(
-        &self,
-        username: &str,
-        hash: String,
-        now: i64,
-    ) -> Result<bool, DbErr> {
-        let result = user::Entity::update_many()
+    async fn set_password(&self, user_id: &str, hash: &str, now: i64) -> Result<(), StoreError> {
+        user::Entity::update_many()
             .col_expr(user::Column::PasswordHash, Expr::value(hash))
             .col_expr(user::Column::PasswordChangedAt, Expr::value(now))
-            .filter(user::Column::Username.eq(username))
+            .filter(user::Column::Id.eq(user_id))
             .exec(&self.db)
             .await?;
-        Ok(result.rows_affected > 0)
+        Ok(())
     }
 
-    pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<bool, DbErr> {
-        let result = user::Entity::update_many()
+    async fn set_disabled(&self, user_id: &str, disabled: bool) -> Result<(), StoreError> {
+        user::Entity::update_many()
             .col_expr(user::Column::Disabled, Expr::value(disabled))
-            .filter(user::Column::Username.eq(username))
+            .filter(user::Column::Id.eq(user_id))
             .exec(&self.db)
             .await?;
-        Ok(result.rows_affected > 0)
+        Ok(())
+    }
+}
+
+fn to_user(row: user::Model) -> User {
+    User {
+        id: row.id,
+        username: row.username,
+        email: row.email,
+        name: row.name,
+        password_hash: row.password_hash,
+        disabled: row.disabled,
+        password_changed_at: row.password_changed_at,
+        created_at: row.created_at,
     }
 }

@@ -2,8 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::User;
-
 /// OIDC Core §2 and §3.1.3.6.
 #[derive(Serialize, Deserialize, Debug)]
 pub struct IdTokenClaims {
@@ -56,19 +54,15 @@ pub struct UserClaims {
     pub email_verified: Option<bool>,
 }
 
-impl UserClaims {
-    pub fn for_scopes(user: &User, scopes: &[&str]) -> Self {
-        let mut claims = Self::default();
-        if scopes.contains(&"profile") {
-            claims.name = user.name.clone();
-            claims.preferred_username = Some(user.username.clone());
-            claims.updated_at = Some(user.password_changed_at.max(user.created_at));
-        }
-        if scopes.contains(&"email") && user.email.is_some() {
-            claims.email = user.email.clone();
-            // Operators enter addresses; Tessera has not proven the user controls them.
-            claims.email_verified = Some(false);
-        }
-        claims
-    }
+/// OIDC Back-Channel Logout 1.0 §2.4.
+#[derive(Serialize, Debug)]
+pub struct LogoutTokenClaims {
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+    pub sub: String,
+    pub sid: String,
+    pub events: serde_json::Value,
 }

@@ -2,7 +2,7 @@
 
 mod claims;
 
-pub use claims::{AccessTokenClaims, IdTokenClaims, UserClaims};
+pub use claims::{AccessTokenClaims, IdTokenClaims, LogoutTokenClaims, UserClaims};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -25,18 +25,27 @@ struct ParsedHeader {
 }
 
 /// Signs `claims` as a compact JWS with the key's kid in the header.
-pub fn sign<T: Serialize>(key: &SigningKey, typ: &str, claims: &T) -> Result<String, String> {
+/// Why a JWT could not be signed.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    #[error("cannot encode the token: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error("signing with key {0} failed")]
+    Sign(String),
+}
+
+pub fn sign<T: Serialize>(key: &SigningKey, typ: &str, claims: &T) -> Result<String, SignError> {
     let header = Header {
         alg: key.alg.as_str(),
         typ,
         kid: &key.kid,
     };
-    let header = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
-    let payload = serde_json::to_vec(claims).map_err(|e| e.to_string())?;
+    let header = serde_json::to_vec(&header)?;
+    let payload = serde_json::to_vec(claims)?;
     let signing_input = format!("{}.{}", b64url(&header), b64url(&payload));
     let signature = key
         .sign(signing_input.as_bytes())
-        .map_err(|_| format!("signing with key {} failed", key.kid))?;
+        .map_err(|_| SignError::Sign(key.kid.clone()))?;
     Ok(format!("{signing_input}.{}", b64url(&signature)))
 }
 
@@ -76,22 +85,13 @@ pub fn at_hash(access_token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{Alg, MasterKey, SigningKey, StoredKey, generate};
+    use crate::keys::{Alg, MasterKey, SigningKey, generate};
 
     fn keyring() -> Keyring {
         let master = MasterKey::parse(&"22".repeat(32)).unwrap();
-        let new = generate(Alg::ES256).unwrap();
-        let stored = StoredKey {
-            sealed_private_key: master.seal(&new.kid, &new.pkcs8),
-            kid: new.kid,
-            alg: Alg::ES256,
-            generation: 1,
-            created_at: 0,
-            activates_at: 0,
-            revoked_at: None,
-            public_jwk: new.public_jwk,
-        };
-        Keyring::new(vec![SigningKey::unseal(&stored, &master).unwrap()], 0)
+        let stored = generate(Alg::ES256).unwrap().seal(&master, 1, 0, 0);
+        let key = SigningKey::unseal(&stored, &master).unwrap();
+        Keyring::new(vec![(std::sync::Arc::new(key), true)])
     }
 
     #[test]

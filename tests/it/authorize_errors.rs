@@ -161,14 +161,7 @@ async fn wrong_password_and_disabled_users_cannot_sign_in() {
     assert_eq!(response.status(), 401);
     assert!(response.text().await.unwrap().contains("incorrect"));
 
-    tessera::admin::set_disabled(
-        &app.state,
-        "alice",
-        true,
-        tessera::oauth::logout::Delivery::Wait,
-    )
-    .await
-    .unwrap();
+    app.set_disabled("alice", true).await;
     let response = browser
         .post(app.url("/login"))
         .form(&[

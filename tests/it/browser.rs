@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use serde_json::{Value, json};
-use tessera::admin::ClientSpec;
+use tessera::core::model::ClientSpec;
 
 use crate::helpers::{PASSWORD, spawn_app};
 

@@ -4,11 +4,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use openidconnect::reqwest;
-use tessera::admin::{self, ClientSpec};
+use tessera::clock::Clock;
 use tessera::config::{Config, Overrides};
-use tessera::keys::Alg;
-use tessera::oauth::client::{AuthMethod, GrantType};
-use tessera::state::{AppState, Clock};
+use tessera::core::accounts::{self, NewUser};
+use tessera::core::model::{AuthMethod, ClientSpec, GrantType};
+use tessera::core::rotation::{RotateOutcome, RotationError, schedule};
+use tessera::keys::{Alg, Schedule, Timeline};
+use tessera::web::state::AppState;
 
 pub const PASSWORD: &str = "correct horse battery";
 pub const REDIRECT: &str = "http://localhost:9999/callback";
@@ -67,7 +69,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::load(&overrides).unwrap();
     adjust(&mut config);
     let clock = Arc::new(AtomicI64::new(Clock::System.now()));
-    let state = tessera::prepare(config, Clock::Fixed(clock.clone()))
+    let state = tessera::app::prepare(config, Clock::Fixed(clock.clone()))
         .await
         .unwrap();
     let now = state.now();
@@ -78,7 +80,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         id_token_alg: alg,
         ..ClientSpec::new(name, vec![REDIRECT.into()])
     };
-    let (c, s) = admin::create_client(
+    let (c, s) = accounts::create_client(
         store,
         spec("Test App", AuthMethod::ClientSecretBasic, Alg::RS256),
         now,
@@ -86,7 +88,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     .await
     .unwrap();
     let confidential = (c.id, s.unwrap());
-    let (c, s) = admin::create_client(
+    let (c, s) = accounts::create_client(
         store,
         spec("Post App", AuthMethod::ClientSecretPost, Alg::ES256),
         now,
@@ -94,20 +96,19 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     .await
     .unwrap();
     let post_client = (c.id, s.unwrap());
-    let (c, _) = admin::create_client(store, spec("SPA", AuthMethod::None, Alg::RS256), now)
+    let (c, _) = accounts::create_client(store, spec("SPA", AuthMethod::None, Alg::RS256), now)
         .await
         .unwrap();
-    admin::create_user(
-        store,
-        "alice",
-        Some("alice@example.com".into()),
-        Some("Alice Liddell".into()),
-        PASSWORD,
-        now,
-    )
-    .await
-    .unwrap();
-    let server = tessera::serve(state.clone(), listener).unwrap();
+    let alice = NewUser {
+        username: "alice",
+        email: Some("alice@example.com".into()),
+        name: Some("Alice Liddell".into()),
+        password: PASSWORD,
+    };
+    accounts::create_user(store, &state.offload, alice, now)
+        .await
+        .unwrap();
+    let server = tessera::app::serve(state.clone(), listener, None).unwrap();
     actix_web::rt::spawn(server);
     TestApp {
         base,
@@ -353,7 +354,7 @@ impl TestApp {
             ..ClientSpec::new("Extra App", vec![REDIRECT.into()])
         };
         adjust(&mut spec);
-        let (client, secret) = admin::create_client(&self.state.store, spec, self.state.now())
+        let (client, secret) = accounts::create_client(&self.state.store, spec, self.state.now())
             .await
             .unwrap();
         (client.id, secret.unwrap())
@@ -377,6 +378,44 @@ impl TestApp {
     }
 }
 
+/// The signing keys' use cases, as the CLI runs them against the test's database.
+impl TestApp {
+    async fn schedule(&self) -> Schedule {
+        let state = &self.state;
+        schedule(&state.store, &state.policy, &state.config.rotation())
+            .await
+            .unwrap()
+    }
+
+    pub async fn key_lines(&self) -> Vec<Timeline> {
+        let schedule = self.schedule().await;
+        let now = self.state.now();
+        self.state.key_ops().list(&schedule, now).await.unwrap()
+    }
+
+    pub async fn rotate_keys(&self, alg: Option<Alg>, at_once: bool) -> Vec<RotateOutcome> {
+        let schedule = self.schedule().await;
+        let now = self.state.now();
+        let keys = self.state.key_ops();
+        keys.rotate(&schedule, alg, at_once, now).await.unwrap()
+    }
+
+    pub async fn revoke_key(&self, kid: &str) -> Result<(Alg, u64), RotationError> {
+        let schedule = self.schedule().await;
+        let now = self.state.now();
+        let keys = self.state.key_ops();
+        keys.revoke(&self.state.store, &schedule, kid, now).await
+    }
+
+    /// Disables (or enables) a user as an operator would; its sessions end.
+    pub async fn set_disabled(&self, username: &str, disabled: bool) {
+        let cx = self.state.ctx();
+        accounts::set_disabled(&cx, &self.state.notifier, username, disabled)
+            .await
+            .unwrap();
+    }
+}
+
 /// Another server process on the same database, master key, issuer and clock: a replica
 /// behind the same load balancer.
 pub struct Replica {
@@ -397,10 +436,10 @@ impl TestApp {
         };
         let mut config = Config::load(&overrides).unwrap();
         adjust(&mut config);
-        let state = tessera::prepare(config, Clock::Fixed(self.clock.clone()))
+        let state = tessera::app::prepare(config, Clock::Fixed(self.clock.clone()))
             .await
             .unwrap();
-        actix_web::rt::spawn(tessera::serve(state.clone(), listener).unwrap());
+        actix_web::rt::spawn(tessera::app::serve(state.clone(), listener, None).unwrap());
         Replica {
             base: format!("http://127.0.0.1:{port}"),
             state,

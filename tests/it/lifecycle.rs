@@ -1,8 +1,9 @@
 //! Refresh rotation and reuse detection, revocation (RFC 7009), introspection (RFC 7662) and
 //! client_credentials.
 
-use tessera::admin::{self, ClientSpec};
-use tessera::oauth::client::GrantType;
+use tessera::core::accounts;
+use tessera::core::model::{ClientSpec, GrantType};
+use tessera::core::ports::RefreshTokenRepo;
 
 use crate::helpers::{TestApp, browser, spawn_app};
 
@@ -245,7 +246,7 @@ async fn client_credentials_for_services() {
         audience: Some("https://api.example.com".into()),
         ..ClientSpec::new("Billing service", vec![])
     };
-    let (client, secret) = admin::create_client(&app.state.store, spec, app.state.now())
+    let (client, secret) = accounts::create_client(&app.state.store, spec, app.state.now())
         .await
         .unwrap();
     let secret = secret.unwrap();
@@ -326,7 +327,8 @@ async fn expired_rows_are_purged_and_live_ones_kept() {
     let fresh = app.tokens(&browser()).await;
     let removed = app.state.store.purge_expired(app.state.now()).await.unwrap();
     assert!(removed >= 4, "expired codes, token records and the old refresh token: {removed}");
-    assert!(app.state.store.find_refresh_token(old["refresh_token"].as_str().unwrap()).await.unwrap().is_none());
+    let old_hash = tessera::secret::hash(old["refresh_token"].as_str().unwrap());
+    assert!(app.state.store.find_refresh_token(&old_hash).await.unwrap().is_none());
     let (status, _) = json(refresh(&app, fresh["refresh_token"].as_str().unwrap(), &[]).await).await;
     assert_eq!(status, 200, "live grants are untouched");
 }

@@ -60,7 +60,7 @@ async fn database_outage_is_503_and_recovers_by_itself() {
         let mut url = url::Url::parse(&config.database_url).unwrap();
         url.set_port(Some(proxy_port)).unwrap();
         config.database_url = url.to_string();
-        config.pool.acquire_timeout = std::time::Duration::from_secs(1);
+        config.db_acquire_timeout = std::time::Duration::from_secs(1);
     })
     .await;
     let tokens = app.tokens(&browser()).await;

@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 
 use openidconnect::JsonWebKey;
 use openidconnect::core::{CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
+use tessera::core::model::GrantType;
 use tessera::keys::Alg;
-use tessera::oauth::client::GrantType;
 
 use crate::helpers::{TestApp, browser, spawn_app_with};
 
@@ -111,9 +111,8 @@ async fn post_token(
 /// and the planned rotation of each key (one period after it activated).
 async fn key_events(app: &TestApp) -> Vec<i64> {
     let period = app.state.config.key_rotation_period;
-    tessera::keys::list(&app.state)
+    app.key_lines()
         .await
-        .unwrap()
         .into_iter()
         .flat_map(|t| {
             let planned = t.activates_at + period;
@@ -163,7 +162,7 @@ async fn a_year_of_rotations_without_a_failed_verification() {
     let year = 365 * 86_400;
     while app.state.now() - start < year {
         let now = app.state.now();
-        tessera::refresh_keys(&app.state).await.unwrap();
+        tessera::jobs::refresh_keys(&app.state).await.unwrap();
 
         // New tokens of every family: an ES256 access token, RS256, EdDSA and PS256 id_tokens.
         let mut fresh = vec![post_token(&app, &service, &[("grant_type", "client_credentials")]).await["access_token"].clone()];
@@ -229,7 +228,7 @@ async fn a_year_of_rotations_without_a_failed_verification() {
         assert!(seen >= 7, "{alg}: only {seen} signing keys in a year");
     }
     // Removed keys left the JWKS: it holds a handful of keys, not a year's worth.
-    let published = tessera::keys::list(&app.state).await.unwrap().len();
+    let published = app.key_lines().await.len();
     assert!(published <= 12, "{published} keys still stored");
     assert!(verifications > 5_000, "{verifications}");
     assert!(cache.fetches > 100);
@@ -242,10 +241,10 @@ async fn an_emergency_revoke_removes_the_key_at_once() {
     let tokens = app.tokens(&browser()).await;
     let access = tokens["access_token"].as_str().unwrap().to_owned();
     let kid = header(&access)["kid"].as_str().unwrap().to_owned();
-    let (alg, live) = tessera::keys::revoke(&app.state, &kid).await.unwrap();
+    let (alg, live) = app.revoke_key(&kid).await.unwrap();
     assert_eq!(alg, Alg::ES256);
     assert!(live >= 1, "the access token it signed is counted");
-    tessera::refresh_keys(&app.state).await.unwrap();
+    tessera::jobs::refresh_keys(&app.state).await.unwrap();
     let jwks = app
         .rp_http
         .get(app.url("/.well-known/jwks.json"))
@@ -265,7 +264,7 @@ async fn an_emergency_revoke_removes_the_key_at_once() {
     assert_ne!(header(new_token)["kid"], kid.as_str());
     assert!(verify(&set, new_token).is_ok());
     assert!(
-        tessera::keys::revoke(&app.state, &kid).await.is_err(),
+        app.revoke_key(&kid).await.is_err(),
         "twice is an error"
     );
 }
@@ -277,17 +276,17 @@ async fn replicas_rotate_once_and_serve_the_same_jwks() {
     let replica = app.spawn_replica(|c| c.key_reload_interval = 1).await;
     let families =
         |lines: &[tessera::keys::Timeline]| lines.iter().filter(|t| t.alg == Alg::RS256).count();
-    assert_eq!(families(&tessera::keys::list(&app.state).await.unwrap()), 1);
+    assert_eq!(families(&app.key_lines().await), 1);
 
     // Rotation falls due on both replicas at the same moment.
     app.advance(30 * 86_400);
     let (a, b) = futures_util::join!(
-        tessera::refresh_keys(&app.state),
-        tessera::refresh_keys(&replica.state)
+        tessera::jobs::refresh_keys(&app.state),
+        tessera::jobs::refresh_keys(&replica.state)
     );
     a.unwrap();
     b.unwrap();
-    let lines = tessera::keys::list(&app.state).await.unwrap();
+    let lines = app.key_lines().await;
     assert_eq!(
         families(&lines),
         2,
@@ -314,9 +313,7 @@ async fn replicas_rotate_once_and_serve_the_same_jwks() {
 
     // A key made elsewhere (here: the CLI's code path on the first replica) reaches the other
     // replica through its reload loop.
-    let rotated = tessera::keys::rotate(&app.state, Some(Alg::ES256), true)
-        .await
-        .unwrap();
+    let rotated = app.rotate_keys(Some(Alg::ES256), true).await;
     let kid = rotated[0].kid.clone();
     let mut seen = false;
     for _ in 0..50 {
@@ -350,8 +347,8 @@ async fn jwks_is_cacheable_with_etag_and_max_age() {
     }
     let again = app.rp_http.get(app.url("/.well-known/jwks.json")).header("if-none-match", &etag).send().await.unwrap();
     assert_eq!(again.status(), 304);
-    tessera::keys::rotate(&app.state, Some(Alg::ES256), false).await.unwrap();
-    tessera::refresh_keys(&app.state).await.unwrap();
+    app.rotate_keys(Some(Alg::ES256), false).await;
+    tessera::jobs::refresh_keys(&app.state).await.unwrap();
     let changed = app.rp_http.get(app.url("/.well-known/jwks.json")).header("if-none-match", &etag).send().await.unwrap();
     assert_eq!(changed.status(), 200, "a pre-published key changes the document");
     let metadata: serde_json::Value = app.rp_http.get(app.url("/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap();

@@ -9,7 +9,9 @@ use crate::helpers::{Backend, database_url, use_backend};
 type Columns = BTreeSet<(String, String, bool)>;
 
 async fn columns(url: &str) -> (Columns, BTreeSet<String>) {
-    let store = tessera::store::Store::connect(url).await.unwrap();
+    let store = tessera::store::Store::connect(url, &Default::default())
+        .await
+        .unwrap();
     store.migrate().await.unwrap();
     let db = Database::connect(url).await.unwrap();
     let backend = db.get_database_backend();

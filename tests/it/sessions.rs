@@ -424,7 +424,7 @@ async fn admin_api_force_logout() {
     let second = app.tokens(&browser()).await;
     let admin_client = app
         .add_client(|spec| {
-            spec.grant_types = vec![tessera::oauth::client::GrantType::ClientCredentials];
+            spec.grant_types = vec![tessera::core::model::GrantType::ClientCredentials];
             spec.scopes = vec!["tessera:admin".into()];
         })
         .await;

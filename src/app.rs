@@ -1,0 +1,112 @@
+//! Wiring: from a `Config` and a `Clock` to the running parts. Opens (creating and migrating)
+//! the database and the master key, makes sure every key family can sign, loads the keyring,
+//! and starts the HTTP server with its background jobs.
+
+use std::net::TcpListener;
+
+use actix_web::web;
+
+use crate::backchannel::Backchannel;
+use crate::clock::Clock;
+use crate::config::{Config, redact_url};
+use crate::core::rotation::{RotationError, schedule};
+use crate::jobs;
+use crate::keys::{KeyError, MasterKey};
+use crate::metrics::Metrics;
+use crate::offload::BlockingPool;
+use crate::store::{PoolSettings, Store};
+use crate::web::state::{AppState, KeyringHandle};
+
+/// Why Tessera cannot start; each message is one line an operator can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("cannot open database {url}: {reason}")]
+    Database { url: String, reason: String },
+    #[error("cannot migrate database {url}: {reason}")]
+    Migration { url: String, reason: String },
+    #[error("TESSERA_MASTER_KEY: {0}")]
+    MasterKeyVariable(KeyError),
+    #[error(transparent)]
+    MasterKeyFile(KeyError),
+    #[error(transparent)]
+    Keys(#[from] RotationError),
+    #[error("cannot build the HTTP client: {0}")]
+    HttpClient(#[from] reqwest::Error),
+    #[error("cannot listen: {0}")]
+    Listen(std::io::Error),
+}
+
+/// Opens (creating and migrating) the database.
+pub async fn open_store(config: &Config) -> Result<Store, AppError> {
+    let url = || redact_url(&config.database_url);
+    let pool = PoolSettings {
+        max_connections: config.db_max_connections,
+        acquire_timeout: config.db_acquire_timeout,
+        statement_timeout: config.db_statement_timeout,
+    };
+    let store = Store::connect(&config.database_url, &pool)
+        .await
+        .map_err(|e| AppError::Database {
+            url: url(),
+            reason: e.to_string(),
+        })?;
+    store.migrate().await.map_err(|e| AppError::Migration {
+        url: url(),
+        reason: e.to_string(),
+    })?;
+    Ok(store)
+}
+
+/// The key-encryption key, from the configuration or `keys/master.key` (created 0600).
+pub fn master_key(config: &Config) -> Result<MasterKey, AppError> {
+    match &config.master_key {
+        Some(text) => MasterKey::parse(text).map_err(AppError::MasterKeyVariable),
+        None => {
+            MasterKey::load_or_create(&config.master_key_path()).map_err(AppError::MasterKeyFile)
+        }
+    }
+}
+
+/// Everything the server needs, with signing keys generated when none exist yet. Fails
+/// rather than serve without a current key in every family.
+pub async fn prepare(config: Config, clock: Clock) -> Result<web::Data<AppState>, AppError> {
+    let store = open_store(&config).await?;
+    let master = master_key(&config)?;
+    let policy = config.policy();
+    let offload = BlockingPool;
+    let now = clock.now();
+    let keys = crate::core::rotation::Keys {
+        repo: &store,
+        master: &master,
+        offload: &offload,
+        rotation: config.rotation(),
+    };
+    keys.ensure_current(now).await?;
+    let schedule = schedule(&store, &policy, &config.rotation())
+        .await
+        .map_err(RotationError::from)?;
+    keys.tick(&schedule, now).await?;
+    let keyring = keys.load_keyring(&schedule, None, now).await?;
+    Ok(web::Data::new(AppState {
+        policy,
+        config,
+        store,
+        keys: KeyringHandle::new(keyring),
+        master,
+        clock,
+        metrics: Metrics::default(),
+        notifier: Backchannel::background()?,
+        offload,
+    }))
+}
+
+/// Serves on an already-bound listener (bind first, read the port, then serve), over HTTPS
+/// when given a TLS configuration, with the key schedule and purge running beside it.
+pub fn serve(
+    state: web::Data<AppState>,
+    listener: TcpListener,
+    tls: Option<rustls::ServerConfig>,
+) -> Result<actix_web::dev::Server, AppError> {
+    jobs::spawn(state.clone());
+    crate::web::server(state, listener, tls).map_err(AppError::Listen)
+}

@@ -1,0 +1,152 @@
+//! `tessera client create | list | show | delete`.
+
+use serde_json::json;
+
+use super::output::{fail, listing, print};
+use crate::app::open_store;
+use crate::config::Config;
+use crate::core::accounts;
+use crate::core::model::{AuthMethod, Client, ClientSpec, GrantType};
+use crate::core::ports::ClientRepo;
+use crate::keys::Alg;
+
+#[derive(clap::Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints its id and (once) its secret
+    Create(Box<CreateClient>),
+    List,
+    Show {
+        id: String,
+    },
+    Delete {
+        id: String,
+    },
+}
+
+/// The flags of `client create`, turned into a `ClientSpec`.
+#[derive(clap::Args)]
+pub struct CreateClient {
+    #[arg(long)]
+    name: String,
+    /// Client id [default: generated]
+    #[arg(long)]
+    id: Option<String>,
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+    #[arg(long = "post-logout-redirect-uri")]
+    post_logout_redirect_uris: Vec<String>,
+    /// A public client (no secret; PKCE required); same as --auth-method none
+    #[arg(long)]
+    public: bool,
+    /// client_secret_basic (default), client_secret_post or none
+    #[arg(long)]
+    auth_method: Option<AuthMethod>,
+    /// authorization_code (default), refresh_token, client_credentials
+    #[arg(long = "grant")]
+    grants: Vec<GrantType>,
+    /// Scopes the client may request [default: all supported]
+    #[arg(long = "scope")]
+    scopes: Vec<String>,
+    #[arg(long, default_value = "RS256")]
+    id_token_alg: Alg,
+    /// `aud` of this client's access tokens [default: the issuer]
+    #[arg(long)]
+    audience: Option<String>,
+    /// Access token lifetime in seconds [default: global setting]
+    #[arg(long)]
+    access_token_ttl: Option<i64>,
+    /// id_token lifetime in seconds [default: global setting]
+    #[arg(long)]
+    id_token_ttl: Option<i64>,
+    /// Refresh token idle (sliding) lifetime in seconds [default: global setting]
+    #[arg(long)]
+    refresh_token_ttl: Option<i64>,
+    /// Where to POST OIDC Back-Channel Logout tokens
+    #[arg(long)]
+    backchannel_logout_uri: Option<String>,
+}
+
+impl CreateClient {
+    fn spec(self) -> Result<ClientSpec, String> {
+        let auth_method = match (self.public, self.auth_method) {
+            (true, Some(m)) if m != AuthMethod::None => {
+                return Err("--public conflicts with --auth-method".into());
+            }
+            (true, _) => AuthMethod::None,
+            (false, m) => m.unwrap_or(AuthMethod::ClientSecretBasic),
+        };
+        Ok(ClientSpec {
+            id: self.id,
+            name: self.name,
+            redirect_uris: self.redirect_uris,
+            post_logout_redirect_uris: self.post_logout_redirect_uris,
+            auth_method,
+            grant_types: self.grants,
+            scopes: self.scopes,
+            id_token_alg: self.id_token_alg,
+            secret: None,
+            audience: self.audience,
+            access_token_ttl: self.access_token_ttl,
+            id_token_ttl: self.id_token_ttl,
+            refresh_token_ttl: self.refresh_token_ttl,
+            backchannel_logout_uri: self.backchannel_logout_uri,
+        })
+    }
+}
+
+pub async fn run(config: &Config, command: ClientCommand, json_output: bool) -> Result<(), String> {
+    let store = open_store(config).await.map_err(fail)?;
+    match command {
+        ClientCommand::Create(args) => {
+            let now = crate::clock::Clock::System.now();
+            let (client, secret) = accounts::create_client(&store, args.spec()?, now)
+                .await
+                .map_err(fail)?;
+            let text = match &secret {
+                Some(s) => format!(
+                    "client_id:     {}\nclient_secret: {s}\n(the secret is shown only now; store it safely)",
+                    client.id
+                ),
+                None => format!(
+                    "client_id: {}\n(public client: no secret; use PKCE S256)",
+                    client.id
+                ),
+            };
+            let value = json!({"client_id": client.id, "client_secret": secret});
+            print(json_output, value, &text);
+        }
+        ClientCommand::List => {
+            let clients = store.list_clients().await.map_err(fail)?;
+            let text = listing(&clients, client_line, "no clients");
+            print(json_output, json!(clients), &text);
+        }
+        ClientCommand::Show { id } => {
+            let client = store
+                .find_client(&id)
+                .await
+                .map_err(fail)?
+                .ok_or(format!("no client '{id}'"))?;
+            let value = json!(client);
+            let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+            print(json_output, value, &text);
+        }
+        ClientCommand::Delete { id } => {
+            if !store.delete_client(&id).await.map_err(fail)? {
+                return Err(format!("no client '{id}'"));
+            }
+            let text = format!("deleted client {id}");
+            print(json_output, json!({"deleted": id}), &text);
+        }
+    }
+    Ok(())
+}
+
+fn client_line(c: &Client) -> String {
+    format!(
+        "{}\t{}\t{}\t{}",
+        c.id,
+        c.name,
+        c.auth_method,
+        c.redirect_uris.join(" ")
+    )
+}

@@ -1,0 +1,109 @@
+//! The `tessera` command: argument types and dispatch. Each command group has its own file;
+//! errors become one `tessera: error: …` line here, at the edge.
+
+mod client;
+mod keys;
+mod operator;
+mod output;
+mod serve;
+mod session;
+mod user;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, Overrides};
+
+#[derive(Parser)]
+#[command(
+    name = "tessera",
+    version,
+    about = "An OpenID Connect identity provider"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    overrides: Overrides,
+    /// Print machine-readable JSON
+    #[arg(long, global = true)]
+    json: bool,
+    /// Log lines as human text or as JSON objects
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the provider
+    Serve(serve::ServeArgs),
+    /// Make a self-signed certificate for localhost (keys/dev-cert.pem, keys/dev-key.pem)
+    DevCert,
+    /// Exit 0 when the local server answers /healthz (for container HEALTHCHECK)
+    Healthcheck,
+    /// Create or update the database schema
+    Migrate,
+    /// Manage relying-party clients
+    #[command(subcommand)]
+    Client(client::ClientCommand),
+    /// Manage users
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// See and end users' sessions (devices)
+    #[command(subcommand)]
+    Session(session::SessionCommand),
+    /// Signing keys: list, rotate, revoke, re-wrap under a new master key
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+}
+
+impl Cli {
+    /// Logs go to stderr: the server logs its work, operator commands only warnings.
+    pub fn init_logging(&self) {
+        let default_filter = match self.command {
+            Command::Serve { .. } => "info,sea_orm_migration=warn",
+            _ => "warn",
+        };
+        let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
+            .unwrap_or_else(|_| default_filter.into());
+        let logs = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr);
+        match self.log_format {
+            LogFormat::Json => logs.json().flatten_event(true).init(),
+            LogFormat::Text => logs
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .init(),
+        }
+    }
+
+    pub async fn run(self) -> Result<(), String> {
+        let config = Config::load(&self.overrides).map_err(|e| e.to_string())?;
+        let json = self.json;
+        match self.command {
+            Command::Serve(args) => serve::serve(config, args, json).await,
+            Command::DevCert => serve::dev_cert(&config, json),
+            Command::Healthcheck => serve::healthcheck(&config).await,
+            Command::Migrate => {
+                crate::app::open_store(&config)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                output::print(
+                    json,
+                    serde_json::json!({"migrated": true}),
+                    "database is up to date",
+                );
+                Ok(())
+            }
+            Command::Client(command) => client::run(&config, command, json).await,
+            Command::User(command) => user::run(config, command, json).await,
+            Command::Session(command) => session::run(config, command, json).await,
+            Command::Keys(command) => keys::run(config, command, json).await,
+        }
+    }
+}

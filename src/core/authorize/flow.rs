@@ -1,0 +1,320 @@
+//! The authorization flow across requests: /authorize, then the login and consent pages,
+//! ending with a code (or an error) sent back to the client. All state lives in the store, so
+//! any replica can serve any step.
+
+use super::decide::{Next, SessionFacts, decide};
+use super::request::{self, AuthorizeRequest, ReturnTo};
+use crate::core::Ctx;
+use crate::core::error::{OAuthError, StoreError};
+use crate::core::login::{self, Attempt, Refusal, SignIn};
+use crate::core::model::{AuthCode, Grant, Interaction, Session};
+use crate::core::params::Params;
+use crate::core::ports::{
+    ClientRepo, CodeRepo, ConsentRepo, GrantRepo, InteractionRepo, Notifier, Offload, SessionRepo,
+    ThrottleRepo, UserRepo,
+};
+use crate::core::sessions::SignedIn;
+use crate::secret::{hash, random_id, random_token};
+
+/// The answer to send back to the client's redirect_uri.
+#[derive(Debug, PartialEq, Eq)]
+pub struct AuthResponse {
+    pub to: ReturnTo,
+    pub params: Vec<(&'static str, String)>,
+}
+
+/// Where the browser goes next.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Respond(AuthResponse),
+    Login { interaction: String },
+    Consent { interaction: String },
+}
+
+/// GET or POST /authorize.
+pub async fn start<S>(
+    cx: &Ctx<'_, S>,
+    params: &Params,
+    signed: Option<SignedIn>,
+) -> Result<Outcome, OAuthError>
+where
+    S: ClientRepo + ConsentRepo + InteractionRepo + GrantRepo + CodeRepo + SessionRepo,
+{
+    let client_id = params.required("client_id")?;
+    let client = cx.store.find_client(client_id).await?.ok_or_else(|| {
+        OAuthError::invalid_client("this application is not registered here (unknown client_id)")
+    })?;
+    let redirect_uri = request::verified_redirect_uri(&client, params)?;
+    let req = match request::validate(&client, params, redirect_uri) {
+        Ok(req) => req,
+        Err(e) => return Ok(Outcome::Respond(error_response(cx, e.to, e.error))),
+    };
+    let (facts, consented) = match &signed {
+        Some(s) => (
+            Some(facts(&req, s, false)),
+            cx.store.consented_scopes(&s.user.id, &client.id).await?,
+        ),
+        None => (None, Vec::new()),
+    };
+    match decide(&req, facts, &consented, cx.now) {
+        Next::Issue => {
+            let s = signed.ok_or_else(OAuthError::server_error)?;
+            Ok(Outcome::Respond(issue_code(cx, &req, &s.session).await?))
+        }
+        Next::Fail(code, description) => Ok(Outcome::Respond(error_response(
+            cx,
+            req.to,
+            OAuthError::new(code, description),
+        ))),
+        next => {
+            let interaction = begin_interaction(cx, &req).await?;
+            Ok(if next == Next::Login {
+                Outcome::Login { interaction }
+            } else {
+                Outcome::Consent { interaction }
+            })
+        }
+    }
+}
+
+async fn begin_interaction<S: InteractionRepo>(
+    cx: &Ctx<'_, S>,
+    req: &AuthorizeRequest,
+) -> Result<String, OAuthError> {
+    let interaction = Interaction {
+        id: random_id(),
+        client_id: req.client_id.clone(),
+        request: serde_json::to_string(req).map_err(|_| OAuthError::server_error())?,
+        session_id: None,
+        created_at: cx.now,
+        expires_at: cx.now + cx.policy.interaction_ttl,
+        completed_at: None,
+    };
+    cx.store.insert_interaction(&interaction).await?;
+    Ok(interaction.id)
+}
+
+fn facts(req: &AuthorizeRequest, signed: &SignedIn, fresh: bool) -> SessionFacts {
+    SessionFacts {
+        auth_time: signed.session.auth_time,
+        fresh,
+        hint_mismatch: req.login_hint.as_deref().is_some_and(|hint| {
+            hint != signed.user.username && Some(hint) != signed.user.email.as_deref()
+        }),
+    }
+}
+
+/// A pending interaction and the request it carries.
+pub async fn pending<S: InteractionRepo>(
+    cx: &Ctx<'_, S>,
+    id: &str,
+) -> Result<(Interaction, AuthorizeRequest), OAuthError> {
+    let expired = || {
+        OAuthError::invalid_request(
+            "this sign-in request has expired or was already completed; go back to the application and start again",
+        )
+    };
+    let interaction = cx
+        .store
+        .pending_interaction(id, cx.now)
+        .await?
+        .ok_or_else(expired)?;
+    let req: AuthorizeRequest =
+        serde_json::from_str(&interaction.request).map_err(|_| expired())?;
+    Ok((interaction, req))
+}
+
+/// The name of the application an interaction is for, as the pages show it.
+pub async fn client_name<S: ClientRepo>(
+    cx: &Ctx<'_, S>,
+    client_id: &str,
+) -> Result<String, OAuthError> {
+    let client = cx.store.find_client(client_id).await?;
+    client
+        .map(|c| c.name)
+        .ok_or_else(|| OAuthError::invalid_client("the application was removed"))
+}
+
+/// What the login page of an interaction shows.
+pub struct LoginPrompt {
+    pub client_name: String,
+    pub login_hint: Option<String>,
+}
+
+pub async fn login_prompt<S: InteractionRepo + ClientRepo>(
+    cx: &Ctx<'_, S>,
+    interaction_id: &str,
+) -> Result<LoginPrompt, OAuthError> {
+    let (interaction, req) = pending(cx, interaction_id).await?;
+    Ok(LoginPrompt {
+        client_name: client_name(cx, &interaction.client_id).await?,
+        login_hint: req.login_hint,
+    })
+}
+
+/// The answer to the login form of an interaction.
+pub enum LoginResult {
+    /// Signed in: the browser goes on, with a new session cookie when one was started.
+    Continue {
+        outcome: Outcome,
+        cookie_token: Option<String>,
+    },
+    /// The form is shown again with the reason.
+    Refused {
+        client_name: String,
+        refusal: Refusal,
+    },
+}
+
+/// Signs the user in (see `login::sign_in`), then asks for consent or issues the code.
+pub async fn login<S, O, N>(
+    cx: &Ctx<'_, S>,
+    offload: &O,
+    notifier: &N,
+    interaction_id: &str,
+    attempt: Attempt<'_>,
+) -> Result<LoginResult, OAuthError>
+where
+    S: InteractionRepo
+        + ClientRepo
+        + ConsentRepo
+        + GrantRepo
+        + CodeRepo
+        + SessionRepo
+        + UserRepo
+        + ThrottleRepo,
+    O: Offload,
+    N: Notifier,
+{
+    let (interaction, req) = pending(cx, interaction_id).await?;
+    match login::sign_in(cx, offload, notifier, attempt).await? {
+        SignIn::Refused(refusal) => {
+            tracing::info!(client_id = %interaction.client_id, "login failed");
+            Ok(LoginResult::Refused {
+                client_name: client_name(cx, &interaction.client_id).await?,
+                refusal,
+            })
+        }
+        SignIn::Done(done) => Ok(LoginResult::Continue {
+            outcome: after_login(cx, &interaction, &req, &done.signed).await?,
+            cookie_token: done.cookie_token,
+        }),
+    }
+}
+
+/// After a successful login in this interaction: consent if needed, else the code.
+async fn after_login<S>(
+    cx: &Ctx<'_, S>,
+    interaction: &Interaction,
+    req: &AuthorizeRequest,
+    signed: &SignedIn,
+) -> Result<Outcome, OAuthError>
+where
+    S: InteractionRepo + ConsentRepo + GrantRepo + CodeRepo + SessionRepo,
+{
+    cx.store
+        .set_interaction_session(&interaction.id, &signed.session.id)
+        .await?;
+    let consented = cx
+        .store
+        .consented_scopes(&signed.user.id, &req.client_id)
+        .await?;
+    match decide(req, Some(facts(req, signed, true)), &consented, cx.now) {
+        Next::Consent => Ok(Outcome::Consent {
+            interaction: interaction.id.clone(),
+        }),
+        Next::Issue => {
+            complete(cx, interaction).await?;
+            Ok(Outcome::Respond(
+                issue_code(cx, req, &signed.session).await?,
+            ))
+        }
+        Next::Fail(code, description) => {
+            complete(cx, interaction).await?;
+            Ok(Outcome::Respond(error_response(
+                cx,
+                req.to.clone(),
+                OAuthError::new(code, description),
+            )))
+        }
+        Next::Login => Err(OAuthError::server_error()),
+    }
+}
+
+/// Marks the interaction done, once: a second submission of the same form is refused.
+pub(crate) async fn complete<S: InteractionRepo>(
+    cx: &Ctx<'_, S>,
+    interaction: &Interaction,
+) -> Result<(), OAuthError> {
+    if cx
+        .store
+        .complete_interaction(&interaction.id, cx.now)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(OAuthError::invalid_request(
+            "this sign-in request was already completed",
+        ))
+    }
+}
+
+/// A new grant for the session and a single-use code for it, stored hashed.
+pub(crate) async fn issue_code<S>(
+    cx: &Ctx<'_, S>,
+    req: &AuthorizeRequest,
+    session: &Session,
+) -> Result<AuthResponse, StoreError>
+where
+    S: GrantRepo + CodeRepo + SessionRepo,
+{
+    let now = cx.now;
+    let grant = Grant {
+        id: random_id(),
+        user_id: Some(session.user_id.clone()),
+        client_id: req.client_id.clone(),
+        session_id: Some(session.id.clone()),
+        scope: req.scope.clone(),
+        auth_time: Some(session.auth_time),
+        created_at: now,
+        revoked_at: None,
+        expires_at: Some(now + cx.policy.refresh_token_absolute_ttl),
+    };
+    cx.store.insert_grant(&grant).await?;
+    let code = random_token();
+    let row = AuthCode {
+        code_hash: hash(&code),
+        grant_id: grant.id,
+        client_id: req.client_id.clone(),
+        redirect_uri: req.to.redirect_uri.clone(),
+        nonce: req.nonce.clone(),
+        code_challenge: req.code_challenge.clone(),
+        created_at: now,
+        expires_at: now + cx.policy.code_ttl,
+        used_at: None,
+    };
+    cx.store.insert_code(&row).await?;
+    cx.store.touch_session(&session.id, now).await?;
+    Ok(respond(cx, req.to.clone(), vec![("code", code)]))
+}
+
+pub(crate) fn error_response<S>(cx: &Ctx<'_, S>, to: ReturnTo, error: OAuthError) -> AuthResponse {
+    let params = vec![
+        ("error", error.code.as_str().to_owned()),
+        ("error_description", error.description.into_owned()),
+    ];
+    respond(cx, to, params)
+}
+
+/// Adds state, and iss (RFC 9207) so the client can tell which provider answered.
+fn respond<S>(
+    cx: &Ctx<'_, S>,
+    to: ReturnTo,
+    mut params: Vec<(&'static str, String)>,
+) -> AuthResponse {
+    if let Some(s) = &to.state {
+        params.push(("state", s.clone()));
+    }
+    params.push(("iss", cx.policy.issuer.clone()));
+    AuthResponse { to, params }
+}

@@ -1,0 +1,156 @@
+//! Signing in with a password: the credential check (throttled per account and per IP,
+//! argon2id off the request threads, the same work for unknown users), then the browser's
+//! session: refreshed when it already belongs to this user, otherwise the previous user's
+//! session ends (one browser, one signed-in user) and a new one starts.
+
+use std::time::Duration;
+
+use super::Ctx;
+use super::error::{OAuthError, Unavailable};
+use super::model::{Device, Session, User};
+use super::ports::{ClientRepo, GrantRepo, Notifier, Offload, SessionRepo, ThrottleRepo, UserRepo};
+use super::sessions::{self, SignedIn};
+use super::throttle::Attempts;
+use crate::password;
+use crate::secret::{hash, random_id, random_token};
+
+/// A submitted sign-in form and where it came from.
+pub struct Attempt<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub ip: Option<&'a str>,
+    pub device: Device,
+    /// The browser's current session, if it has one.
+    pub browser: Option<SignedIn>,
+}
+
+/// Why a sign-in did not succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Wrong username or password; the answer should come only after `delay`, which grows
+    /// with each failure.
+    WrongCredentials { delay: Duration },
+    /// Too many failures: locked out for this many seconds.
+    Locked { seconds: i64 },
+}
+
+pub enum SignIn {
+    Done(Box<SignedInNow>),
+    Refused(Refusal),
+}
+
+/// A browser that has just signed in.
+pub struct SignedInNow {
+    pub signed: SignedIn,
+    /// The cookie value of a newly started session (None when the session was refreshed).
+    pub cookie_token: Option<String>,
+}
+
+pub async fn sign_in<S, O, N>(
+    cx: &Ctx<'_, S>,
+    offload: &O,
+    notifier: &N,
+    attempt: Attempt<'_>,
+) -> Result<SignIn, OAuthError>
+where
+    S: UserRepo + ThrottleRepo + SessionRepo + GrantRepo + ClientRepo,
+    O: Offload,
+    N: Notifier,
+{
+    let user = match check_credentials(cx, offload, attempt.username, attempt.password, attempt.ip)
+        .await?
+    {
+        Ok(user) => user,
+        Err(refusal) => return Ok(SignIn::Refused(refusal)),
+    };
+    let (session, cookie_token) =
+        start_browser_session(cx, notifier, attempt.browser, &user, attempt.device).await?;
+    Ok(SignIn::Done(Box::new(SignedInNow {
+        signed: SignedIn { session, user },
+        cookie_token,
+    })))
+}
+
+/// Checks a password, throttled per account and per IP (see `throttle`).
+pub async fn check_credentials<S, O>(
+    cx: &Ctx<'_, S>,
+    offload: &O,
+    username: &str,
+    password: &str,
+    ip: Option<&str>,
+) -> Result<Result<User, Refusal>, Unavailable>
+where
+    S: UserRepo + ThrottleRepo,
+    O: Offload,
+{
+    let attempts = Attempts::login(cx.policy, username, ip);
+    if let Some(seconds) = attempts.locked_for(cx.store, cx.now).await? {
+        return Ok(Err(Refusal::Locked { seconds }));
+    }
+    let user = if username.is_empty() || password.len() > password::MAX_LENGTH {
+        None
+    } else {
+        cx.store.find_user_by_username(username).await?
+    };
+    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+    let password = zeroize::Zeroizing::new(password.to_owned());
+    let matches = offload
+        .run(move || password::verify(&password, stored_hash.as_deref()))
+        .await
+        .ok_or(Unavailable::Busy)?;
+    match user.filter(|u| matches && !u.disabled) {
+        Some(user) => {
+            attempts.succeeded(cx.store).await?;
+            Ok(Ok(user))
+        }
+        None => {
+            let delay = attempts.failed(cx.store, cx.policy, cx.now).await?;
+            Ok(Err(Refusal::WrongCredentials { delay }))
+        }
+    }
+}
+
+/// Signs `user` in on this browser; returns the session and, for a new one, its cookie token.
+async fn start_browser_session<S, N>(
+    cx: &Ctx<'_, S>,
+    notifier: &N,
+    browser: Option<SignedIn>,
+    user: &User,
+    device: Device,
+) -> Result<(Session, Option<String>), OAuthError>
+where
+    S: SessionRepo + GrantRepo + ClientRepo,
+    N: Notifier,
+{
+    match browser {
+        Some(current) if current.user.id == user.id => {
+            cx.store.reauthenticate(&current.session.id, cx.now).await?;
+            let session = Session {
+                auth_time: cx.now,
+                last_seen_at: cx.now,
+                ..current.session
+            };
+            Ok((session, None))
+        }
+        other => {
+            if let Some(previous) = other {
+                sessions::end_sessions(cx, notifier, &[previous.session]).await?;
+            }
+            let token = random_token();
+            let session = Session {
+                id: random_id(),
+                token_hash: hash(&token),
+                user_id: user.id.clone(),
+                device,
+                amr: "pwd".into(),
+                auth_time: cx.now,
+                created_at: cx.now,
+                last_seen_at: cx.now,
+                expires_at: cx.now + cx.policy.session_ttl,
+                ended_at: None,
+            };
+            cx.store.insert_session(&session).await?;
+            Ok((session, Some(token)))
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The provider itself: every protocol rule and use case, free of any web framework, database
+//! library, HTTP client or async runtime. Use cases take the time (`now`) and reach storage,
+//! delivery and heavy computation only through the traits in `ports`; the adapters (`web`,
+//! `cli`, `store`, `backchannel`, `offload`) implement or call them. A test
+//! (`tests/it/ops/architecture.rs`) keeps it that way.
+
+pub mod accounts;
+pub mod authorize;
+pub mod consent;
+pub mod error;
+pub mod grants;
+pub mod introspection;
+pub mod login;
+pub mod logout;
+pub mod model;
+pub mod params;
+pub mod pkce;
+pub mod ports;
+pub mod revocation;
+pub mod rotation;
+pub mod scope;
+pub mod sessions;
+pub mod throttle;
+pub mod token;
+pub mod userinfo;
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+use std::sync::Arc;
+
+use crate::keys::{Alg, Keyring, MasterKey};
+
+/// The settings the rules follow (built once from the configuration).
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// The issuer URL, compared byte for byte by relying parties.
+    pub issuer: String,
+    /// Lifetimes in seconds.
+    pub access_token_ttl: i64,
+    pub id_token_ttl: i64,
+    pub session_ttl: i64,
+    pub code_ttl: i64,
+    pub interaction_ttl: i64,
+    pub access_token_alg: Alg,
+    /// Idle lifetime of a refresh token: each rotation extends the grant by this much.
+    pub refresh_token_ttl: i64,
+    /// Absolute lifetime of a grant's refresh tokens, counted from the sign-in.
+    pub refresh_token_absolute_ttl: i64,
+    /// Seconds during which a just-rotated refresh token still yields its successor.
+    pub refresh_reuse_grace: i64,
+    pub throttle: Throttle,
+}
+
+impl Policy {
+    /// An endpoint URL under the issuer.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+}
+
+/// Limits on guessing passwords and client secrets.
+#[derive(Clone, Debug)]
+pub struct Throttle {
+    /// Failures of one account (or client) within `window` before it is locked out.
+    pub max_failures: i64,
+    /// Failures from one IP address within `window` before it is locked out.
+    pub max_failures_per_ip: i64,
+    pub window: i64,
+    pub lockout: i64,
+}
+
+/// What a use case is given besides its arguments: the storage ports, the settings, a
+/// snapshot of the signing keys, the key that derives stable secrets, and the time.
+pub struct Ctx<'a, S> {
+    pub store: &'a S,
+    pub policy: &'a Policy,
+    pub keys: Arc<Keyring>,
+    pub secrets: &'a MasterKey,
+    /// Unix seconds; every rule of this request sees the same instant.
+    pub now: i64,
+}

@@ -1,0 +1,234 @@
+//! What Tessera keeps, as plain values: the use cases read and write these through the ports,
+//! and the store maps them to its tables.
+
+use serde::{Deserialize, Serialize};
+
+use super::scope::Scope;
+use crate::keys::Alg;
+use crate::wire::wire_names;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    None,
+}
+
+wire_names!(AuthMethod {
+    ClientSecretBasic => "client_secret_basic",
+    ClientSecretPost => "client_secret_post",
+    None => "none",
+});
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+wire_names!(GrantType {
+    AuthorizationCode => "authorization_code",
+    RefreshToken => "refresh_token",
+    ClientCredentials => "client_credentials",
+});
+
+/// A registered relying party.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    #[serde(skip)]
+    pub secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub auth_method: AuthMethod,
+    pub grant_types: Vec<GrantType>,
+    pub scopes: Vec<String>,
+    pub id_token_alg: Alg,
+    pub created_at: i64,
+    /// `aud` of this client's access tokens [default: the issuer].
+    pub audience: Option<String>,
+    /// Per-client lifetimes in seconds, overriding the global ones.
+    pub access_token_ttl: Option<i64>,
+    pub id_token_ttl: Option<i64>,
+    pub refresh_token_ttl: Option<i64>,
+    /// OIDC Back-Channel Logout 1.0 endpoint of this client.
+    pub backchannel_logout_uri: Option<String>,
+}
+
+impl Client {
+    pub fn is_public(&self) -> bool {
+        self.auth_method == AuthMethod::None
+    }
+
+    /// Exact string comparison, as OAuth 2.0 Security BCP (RFC 9700 §4.1.3) requires.
+    pub fn has_redirect_uri(&self, uri: &str) -> bool {
+        self.redirect_uris
+            .iter()
+            .any(|registered| registered == uri)
+    }
+
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+}
+
+/// What an operator asks for when registering a client (`accounts::create_client` checks it).
+#[derive(Debug, Clone)]
+pub struct ClientSpec {
+    pub id: Option<String>,
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub auth_method: AuthMethod,
+    pub grant_types: Vec<GrantType>,
+    pub scopes: Vec<String>,
+    pub id_token_alg: Alg,
+    /// Use this secret instead of generating one (the demo client's is derived).
+    pub secret: Option<String>,
+    pub audience: Option<String>,
+    pub access_token_ttl: Option<i64>,
+    pub id_token_ttl: Option<i64>,
+    pub refresh_token_ttl: Option<i64>,
+    pub backchannel_logout_uri: Option<String>,
+}
+
+impl ClientSpec {
+    /// A confidential client with the defaults of `tessera client create`.
+    pub fn new(name: &str, redirect_uris: Vec<String>) -> Self {
+        Self {
+            id: None,
+            name: name.to_owned(),
+            redirect_uris,
+            post_logout_redirect_uris: vec![],
+            auth_method: AuthMethod::ClientSecretBasic,
+            grant_types: vec![],
+            scopes: vec![],
+            id_token_alg: Alg::RS256,
+            secret: None,
+            audience: None,
+            access_token_ttl: None,
+            id_token_ttl: None,
+            refresh_token_ttl: None,
+            backchannel_logout_uri: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    pub disabled: bool,
+    pub password_changed_at: i64,
+    pub created_at: i64,
+}
+
+/// Where a browser signed in from, as shown on the user's device list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Device {
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// A signed-in browser (a device); grants and refresh tokens hang off it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub id: String,
+    /// SHA-256 of the cookie's token; the token itself is never stored.
+    pub token_hash: String,
+    pub user_id: String,
+    pub device: Device,
+    /// Authentication methods (RFC 8176), space-separated.
+    pub amr: String,
+    pub auth_time: i64,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+/// A pending /authorize request while the user signs in and consents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Interaction {
+    pub id: String,
+    pub client_id: String,
+    /// The validated request, serialised (see `authorize::flow`).
+    pub request: String,
+    /// The session that signed in during this interaction.
+    pub session_id: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub completed_at: Option<i64>,
+}
+
+/// A user's (or, without a session, a client's own) authorisation of a client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grant {
+    pub id: String,
+    pub user_id: Option<String>,
+    pub client_id: String,
+    pub session_id: Option<String>,
+    pub scope: Scope,
+    pub auth_time: Option<i64>,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+    /// Absolute end of the grant (refresh tokens never outlive it).
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthCode {
+    pub code_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub token_hash: String,
+    pub grant_id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub rotated_at: Option<i64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenKind {
+    AccessToken,
+    IdToken,
+}
+
+wire_names!(TokenKind { AccessToken => "access_token", IdToken => "id_token" });
+
+/// An entry of the register of signed tokens: what revocation and key revocation consult.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssuedToken {
+    pub jti: String,
+    pub grant_id: String,
+    pub kind: TokenKind,
+    pub kid: String,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// Failed guesses at one secret (a password, a client secret) or from one IP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Failures {
+    pub count: i64,
+    pub window_start: i64,
+    pub locked_until: Option<i64>,
+}

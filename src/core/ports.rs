@@ -1,0 +1,212 @@
+//! The narrow interfaces the use cases reach the outside world through: one trait per
+//! aggregate the store keeps, plus delivery of back-channel logout tokens and a place to run
+//! CPU-heavy work. `store::Store` implements the storage ports for SQLite and PostgreSQL;
+//! `core::testing` has an in-memory implementation for the unit tests.
+//!
+//! Secrets arrive here already hashed: the ports never see a code, token or password.
+
+use std::future::Future;
+
+use super::error::StoreError;
+use super::model::{
+    AuthCode, Client, Failures, Grant, Interaction, IssuedToken, RefreshToken, Session, User,
+};
+use crate::keys::StoredKey;
+
+pub type Stored<T> = Result<T, StoreError>;
+
+pub trait ClientRepo: Sync {
+    fn insert_client(&self, client: &Client) -> impl Future<Output = Stored<()>> + Send;
+    fn find_client(&self, id: &str) -> impl Future<Output = Stored<Option<Client>>> + Send;
+    /// Oldest first.
+    fn list_clients(&self) -> impl Future<Output = Stored<Vec<Client>>> + Send;
+    /// False when there was no such client.
+    fn delete_client(&self, id: &str) -> impl Future<Output = Stored<bool>> + Send;
+}
+
+pub trait UserRepo: Sync {
+    fn insert_user(&self, user: &User) -> impl Future<Output = Stored<()>> + Send;
+    fn find_user(&self, id: &str) -> impl Future<Output = Stored<Option<User>>> + Send;
+    fn find_user_by_username(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Stored<Option<User>>> + Send;
+    /// By username.
+    fn list_users(&self) -> impl Future<Output = Stored<Vec<User>>> + Send;
+    fn set_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> impl Future<Output = Stored<()>> + Send;
+    fn set_disabled(
+        &self,
+        user_id: &str,
+        disabled: bool,
+    ) -> impl Future<Output = Stored<()>> + Send;
+}
+
+pub trait SessionRepo: Sync {
+    fn insert_session(&self, session: &Session) -> impl Future<Output = Stored<()>> + Send;
+    fn find_session(&self, id: &str) -> impl Future<Output = Stored<Option<Session>>> + Send;
+    /// The session whose cookie token hashes to `token_hash`, if it has neither ended nor
+    /// expired at `now`.
+    fn live_session_by_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> impl Future<Output = Stored<Option<Session>>> + Send;
+    /// A user's sessions that have neither ended nor expired, most recently seen first.
+    fn live_sessions(
+        &self,
+        user_id: &str,
+        now: i64,
+    ) -> impl Future<Output = Stored<Vec<Session>>> + Send;
+    /// A fresh authentication in an existing session (prompt=login, max_age).
+    fn reauthenticate(&self, id: &str, now: i64) -> impl Future<Output = Stored<()>> + Send;
+    /// The device was used: its "last seen" moves.
+    fn touch_session(&self, id: &str, now: i64) -> impl Future<Output = Stored<()>> + Send;
+    /// Marks the session ended; false if it had ended already.
+    fn end_session(&self, id: &str, now: i64) -> impl Future<Output = Stored<bool>> + Send;
+}
+
+pub trait InteractionRepo: Sync {
+    fn insert_interaction(
+        &self,
+        interaction: &Interaction,
+    ) -> impl Future<Output = Stored<()>> + Send;
+    /// Neither expired nor completed at `now`.
+    fn pending_interaction(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> impl Future<Output = Stored<Option<Interaction>>> + Send;
+    fn set_interaction_session(
+        &self,
+        id: &str,
+        session_id: &str,
+    ) -> impl Future<Output = Stored<()>> + Send;
+    /// Marks it completed with one conditional update; false if another request did first.
+    fn complete_interaction(&self, id: &str, now: i64)
+    -> impl Future<Output = Stored<bool>> + Send;
+}
+
+pub trait ConsentRepo: Sync {
+    fn consented_scopes(
+        &self,
+        user_id: &str,
+        client_id: &str,
+    ) -> impl Future<Output = Stored<Vec<String>>> + Send;
+    fn save_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scopes: &[String],
+        now: i64,
+    ) -> impl Future<Output = Stored<()>> + Send;
+}
+
+pub trait GrantRepo: Sync {
+    fn insert_grant(&self, grant: &Grant) -> impl Future<Output = Stored<()>> + Send;
+    fn find_grant(&self, id: &str) -> impl Future<Output = Stored<Option<Grant>>> + Send;
+    fn revoke_grant(&self, id: &str, now: i64) -> impl Future<Output = Stored<()>> + Send;
+    fn revoke_session_grants(
+        &self,
+        session_id: &str,
+        now: i64,
+    ) -> impl Future<Output = Stored<()>> + Send;
+    /// The clients that hold grants made in a session, each once.
+    fn session_client_ids(
+        &self,
+        session_id: &str,
+    ) -> impl Future<Output = Stored<Vec<String>>> + Send;
+}
+
+pub trait CodeRepo: Sync {
+    fn insert_code(&self, code: &AuthCode) -> impl Future<Output = Stored<()>> + Send;
+    fn find_code(&self, code_hash: &str) -> impl Future<Output = Stored<Option<AuthCode>>> + Send;
+    /// Marks the code used with one conditional update: of concurrent claims exactly one wins.
+    fn claim_code(&self, code_hash: &str, now: i64) -> impl Future<Output = Stored<bool>> + Send;
+}
+
+pub trait RefreshTokenRepo: Sync {
+    fn insert_refresh_token(&self, token: &RefreshToken)
+    -> impl Future<Output = Stored<()>> + Send;
+    fn find_refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = Stored<Option<RefreshToken>>> + Send;
+    /// Marks `old_hash` rotated at `now` and stores `successor`, atomically. False when
+    /// another request rotated it first: of any number of concurrent calls exactly one wins.
+    fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        successor: &RefreshToken,
+        now: i64,
+    ) -> impl Future<Output = Stored<bool>> + Send;
+}
+
+/// The register of signed JWTs, for revocation by jti and by signing key.
+pub trait TokenRegister: Sync {
+    fn record_token(&self, token: &IssuedToken) -> impl Future<Output = Stored<()>> + Send;
+    fn find_token(&self, jti: &str) -> impl Future<Output = Stored<Option<IssuedToken>>> + Send;
+    fn revoke_token(&self, jti: &str, now: i64) -> impl Future<Output = Stored<()>> + Send;
+    /// Unexpired, unrevoked tokens signed with a key.
+    fn live_tokens_signed_by(
+        &self,
+        kid: &str,
+        now: i64,
+    ) -> impl Future<Output = Stored<u64>> + Send;
+}
+
+/// Counters of failed guesses, shared by every replica.
+pub trait ThrottleRepo: Sync {
+    fn failures(&self, key: &str) -> impl Future<Output = Stored<Option<Failures>>> + Send;
+    fn save_failures(
+        &self,
+        key: &str,
+        failures: &Failures,
+    ) -> impl Future<Output = Stored<()>> + Send;
+    fn clear_failures(&self, key: &str) -> impl Future<Output = Stored<()>> + Send;
+}
+
+pub trait KeyRepo: Sync {
+    /// Every key row, in activation order.
+    fn signing_keys(&self) -> impl Future<Output = Stored<Vec<StoredKey>>> + Send;
+    /// False when a key of the same (alg, generation) exists: another replica created it.
+    fn insert_key(&self, key: &StoredKey) -> impl Future<Output = Stored<bool>> + Send;
+    fn set_key_activation(
+        &self,
+        kid: &str,
+        activates_at: i64,
+    ) -> impl Future<Output = Stored<()>> + Send;
+    fn revoke_key(&self, kid: &str, now: i64) -> impl Future<Output = Stored<()>> + Send;
+    fn delete_key(&self, kid: &str) -> impl Future<Output = Stored<()>> + Send;
+    /// Replaces the sealed private keys (kid, sealed) in one transaction.
+    fn replace_sealed_keys(
+        &self,
+        sealed: &[(String, String)],
+    ) -> impl Future<Output = Stored<()>> + Send;
+}
+
+/// A signed logout token on its way to a client's back-channel logout URI.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogoutNotice {
+    pub uri: String,
+    pub logout_token: String,
+}
+
+/// Delivers back-channel logout tokens (OIDC Back-Channel Logout 1.0 §2.5). Whether the
+/// caller waits for the clients is the adapter's choice: a request does not, a CLI does.
+pub trait Notifier: Sync {
+    fn notify(&self, notices: Vec<LogoutNotice>) -> impl Future<Output = ()> + Send;
+}
+
+/// Runs CPU-heavy work (argon2id, RSA key generation) away from the threads serving requests.
+/// None when the work could not run (the server is overloaded or shutting down).
+pub trait Offload: Sync {
+    fn run<T, F>(&self, job: F) -> impl Future<Output = Option<T>> + Send
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static;
+}

@@ -1,0 +1,268 @@
+//! An in-memory implementation of every port, and fixtures, for the core's unit tests. Its
+//! futures never wait on anything, so the tests drive them with `block_on` and no runtime;
+//! `interleaved()` makes each port call yield once, so `join_all` runs concurrent use cases
+//! step by step, like racing requests on a real database.
+
+mod memory;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context as TaskContext, Poll, Waker};
+
+pub use memory::MemoryStore;
+use memory::find;
+
+use super::model::*;
+use super::ports::*;
+use super::scope::Scope;
+use super::{Ctx, Policy, Throttle};
+use crate::keys::{Alg, Keyring, MasterKey, SigningKey, generate};
+use crate::secret::{hash, random_token};
+
+/// Runs a future that never waits on I/O to completion.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = TaskContext::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+/// Polls the futures in turn, one step each, until all are done; results in input order.
+pub fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut results: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    let mut cx = TaskContext::from_waker(Waker::noop());
+    while results.iter().any(Option::is_none) {
+        for (future, result) in futures.iter_mut().zip(results.iter_mut()) {
+            if result.is_none()
+                && let Poll::Ready(out) = future.as_mut().poll(&mut cx)
+            {
+                *result = Some(out);
+            }
+        }
+    }
+    results.into_iter().flatten().collect()
+}
+
+/// Pending once, then ready: a point where another request may run.
+pub(crate) struct YieldOnce(pub(crate) bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            Poll::Pending
+        }
+    }
+}
+
+/// Runs offloaded work right away, on the caller's thread.
+pub struct Inline;
+
+impl Offload for Inline {
+    async fn run<T, F>(&self, job: F) -> Option<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        Some(job())
+    }
+}
+
+/// Keeps the logout notices it is given.
+#[derive(Default)]
+pub struct Recorder(Mutex<Vec<LogoutNotice>>);
+
+impl Recorder {
+    pub fn notices(&self) -> Vec<LogoutNotice> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Notifier for Recorder {
+    async fn notify(&self, notices: Vec<LogoutNotice>) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(notices);
+    }
+}
+
+pub fn policy() -> Policy {
+    Policy {
+        issuer: "https://id.example".into(),
+        access_token_ttl: 300,
+        id_token_ttl: 3600,
+        session_ttl: 14 * 86_400,
+        code_ttl: 60,
+        interaction_ttl: 1800,
+        access_token_alg: Alg::ES256,
+        refresh_token_ttl: 14 * 86_400,
+        refresh_token_absolute_ttl: 90 * 86_400,
+        refresh_reuse_grace: 2,
+        throttle: Throttle {
+            max_failures: 5,
+            max_failures_per_ip: 50,
+            window: 900,
+            lockout: 900,
+        },
+    }
+}
+
+pub fn master() -> &'static MasterKey {
+    static MASTER: OnceLock<MasterKey> = OnceLock::new();
+    MASTER.get_or_init(|| MasterKey::parse(&"5a".repeat(32)).expect("a valid test key"))
+}
+
+/// A keyring whose RS256 and ES256 keys sign (generated once per test binary).
+pub fn keyring() -> Arc<Keyring> {
+    static KEYS: OnceLock<Arc<Keyring>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let published = [Alg::RS256, Alg::ES256]
+            .into_iter()
+            .map(|alg| {
+                let stored = generate(alg)
+                    .expect("key generation")
+                    .seal(master(), 1, 0, 0);
+                let key = SigningKey::unseal(&stored, master()).expect("unseal");
+                (Arc::new(key), true)
+            })
+            .collect();
+        Arc::new(Keyring::new(published))
+    })
+    .clone()
+}
+
+pub fn context<'a>(store: &'a MemoryStore, policy: &'a Policy, now: i64) -> Ctx<'a, MemoryStore> {
+    Ctx {
+        store,
+        policy,
+        keys: keyring(),
+        secrets: master(),
+        now,
+    }
+}
+
+/// A client "app" allowed the code and refresh grants, redirecting to https://app.example/cb.
+pub fn client(auth_method: AuthMethod) -> Client {
+    Client {
+        id: "app".into(),
+        name: "App".into(),
+        secret_hash: None,
+        redirect_uris: vec!["https://app.example/cb".into()],
+        post_logout_redirect_uris: vec![],
+        auth_method,
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        scopes: vec!["openid".into(), "profile".into(), "offline_access".into()],
+        id_token_alg: Alg::RS256,
+        created_at: 0,
+        audience: None,
+        access_token_ttl: None,
+        id_token_ttl: None,
+        refresh_token_ttl: None,
+        backchannel_logout_uri: None,
+    }
+}
+
+pub fn user(username: &str) -> User {
+    User {
+        id: format!("id-{username}"),
+        username: username.into(),
+        email: Some(format!("{username}@example.com")),
+        name: None,
+        password_hash: crate::password::hash("correct horse").expect("argon2"),
+        disabled: false,
+        password_changed_at: 0,
+        created_at: 0,
+    }
+}
+
+/// A live session of `user`; returns the session's cookie token too.
+pub fn seed_session(store: &MemoryStore, user: &User, now: i64) -> (String, String, Session) {
+    let token = random_token();
+    let session = Session {
+        id: format!("sid-{}", &token[..8]),
+        token_hash: hash(&token),
+        user_id: user.id.clone(),
+        device: Device::default(),
+        amr: "pwd".into(),
+        auth_time: now,
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + 86_400,
+        ended_at: None,
+    };
+    store.tables().sessions.push(session.clone());
+    (token, session.id.clone(), session)
+}
+
+/// alice (created on first use), signed in on a new device, with a grant to "app" for
+/// openid profile offline_access.
+pub fn seed_user_grant(store: &MemoryStore, now: i64) -> (Grant, User, Session) {
+    let existing = find(&store.tables().users, |u| u.username == "alice");
+    let alice = existing.unwrap_or_else(|| {
+        let alice = user("alice");
+        store.tables().users.push(alice.clone());
+        store.put_client(client(AuthMethod::ClientSecretBasic));
+        alice
+    });
+    let (_, _, session) = seed_session(store, &alice, now);
+    let grant = Grant {
+        id: format!("grant-{}", session.id),
+        user_id: Some(alice.id.clone()),
+        client_id: "app".into(),
+        session_id: Some(session.id.clone()),
+        scope: Scope::parse("openid profile offline_access").expect("scope"),
+        auth_time: Some(now),
+        created_at: now,
+        revoked_at: None,
+        expires_at: Some(now + 90 * 86_400),
+    };
+    store.tables().grants.push(grant.clone());
+    (grant, alice, session)
+}
+
+/// A fresh code for `client` "app" (with an optional PKCE challenge); returns it and its
+/// grant's id.
+pub fn seed_code(
+    store: &MemoryStore,
+    client: &Client,
+    challenge: Option<&str>,
+    now: i64,
+) -> (String, String) {
+    let (grant, _, _) = seed_user_grant(store, now);
+    let code = random_token();
+    store.tables().codes.push(AuthCode {
+        code_hash: hash(&code),
+        grant_id: grant.id.clone(),
+        client_id: client.id.clone(),
+        redirect_uri: "https://app.example/cb".into(),
+        nonce: Some("n-1".into()),
+        code_challenge: challenge.map(str::to_owned),
+        created_at: now,
+        expires_at: now + policy().code_ttl,
+        used_at: None,
+    });
+    (code, grant.id)
+}
+
+/// A refresh token of a fresh grant of alice to "app"; returns it and the grant's id.
+pub fn seed_refresh_token(store: &MemoryStore, now: i64) -> (String, String) {
+    let (grant, _, _) = seed_user_grant(store, now);
+    let token = random_token();
+    store.tables().refresh_tokens.push(RefreshToken {
+        token_hash: hash(&token),
+        grant_id: grant.id.clone(),
+        created_at: now,
+        expires_at: now + policy().refresh_token_ttl,
+        rotated_at: None,
+    });
+    (token, grant.id)
+}

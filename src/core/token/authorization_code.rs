@@ -1,0 +1,164 @@
+//! The authorization code grant (RFC 6749 §4.1.3) with PKCE (RFC 7636 §4.6). A code is
+//! claimed with one conditional update, so it works once; a replayed code revokes the grant
+//! and so every token issued from it (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
+
+use super::issue::{self, Person, Subject, TokenResponse};
+use crate::core::Ctx;
+use crate::core::error::OAuthError;
+use crate::core::grants::user_grant;
+use crate::core::model::Client;
+use crate::core::pkce;
+use crate::core::ports::{
+    CodeRepo, GrantRepo, RefreshTokenRepo, SessionRepo, TokenRegister, UserRepo,
+};
+use crate::secret::hash;
+
+/// What the client sent to redeem a code.
+pub struct Redemption<'a> {
+    pub code: &'a str,
+    pub redirect_uri: &'a str,
+    pub verifier: Option<&'a str>,
+}
+
+pub async fn exchange<S>(
+    cx: &Ctx<'_, S>,
+    client: &Client,
+    redemption: Redemption<'_>,
+) -> Result<TokenResponse, OAuthError>
+where
+    S: CodeRepo + GrantRepo + SessionRepo + UserRepo + RefreshTokenRepo + TokenRegister,
+{
+    let invalid = |msg: &'static str| OAuthError::invalid_grant(msg);
+    let row = cx
+        .store
+        .find_code(&hash(redemption.code))
+        .await?
+        .ok_or_else(|| invalid("the authorization code is invalid"))?;
+    if row.client_id != client.id {
+        return Err(invalid(
+            "the authorization code was issued to another client",
+        ));
+    }
+    if row.used_at.is_some() || !cx.store.claim_code(&row.code_hash, cx.now).await? {
+        cx.store.revoke_grant(&row.grant_id, cx.now).await?;
+        tracing::warn!(client_id = %client.id, "authorization code replayed; its grant is revoked");
+        return Err(invalid(
+            "the authorization code was already used; tokens issued with it are revoked",
+        ));
+    }
+    if row.expires_at <= cx.now {
+        return Err(invalid("the authorization code has expired"));
+    }
+    if row.redirect_uri != redemption.redirect_uri {
+        return Err(invalid(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    match (&row.code_challenge, redemption.verifier) {
+        (Some(challenge), Some(verifier)) if pkce::verify_s256(verifier, challenge) => {}
+        (Some(_), Some(_)) => {
+            return Err(invalid("code_verifier does not match the code_challenge"));
+        }
+        (Some(_), None) => return Err(invalid("code_verifier is required")),
+        (None, Some(_)) => {
+            return Err(invalid(
+                "code_verifier sent but the authorization request had no code_challenge",
+            ));
+        }
+        (None, None) => {}
+    }
+    let (grant, user, session) = user_grant(cx.store, client, &row.grant_id, cx.now).await?;
+    let refresh_token = issue::first_refresh_token(cx, client, &grant).await?;
+    let subject = Subject {
+        grant: &grant,
+        person: Some(Person {
+            user: &user,
+            session: &session,
+        }),
+        nonce: row.nonce.as_deref(),
+        scope: &grant.scope,
+        refresh_token,
+    };
+    issue::issue(cx, client, subject).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::error::ErrorCode;
+    use crate::core::grants::live_grant;
+    use crate::core::model::AuthMethod;
+    use crate::core::testing::{MemoryStore, block_on, client, context, policy, seed_code};
+
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn redeem<'a>(code: &'a str, verifier: Option<&'static str>) -> Redemption<'a> {
+        Redemption {
+            code,
+            redirect_uri: "https://app.example/cb",
+            verifier,
+        }
+    }
+
+    #[test]
+    fn a_code_works_once_and_its_replay_revokes_the_grant() {
+        let store = MemoryStore::default();
+        let policy = policy();
+        let c = client(AuthMethod::ClientSecretBasic);
+        let (code, grant_id) = seed_code(&store, &c, None, 1_000);
+        let cx = context(&store, &policy, 1_010);
+        let first = block_on(exchange(&cx, &c, redeem(&code, None))).unwrap();
+        assert!(first.id_token.is_some() && first.refresh_token.is_some());
+        let again = block_on(exchange(&cx, &c, redeem(&code, None))).unwrap_err();
+        assert_eq!(again.code, ErrorCode::InvalidGrant);
+        assert!(
+            block_on(live_grant(&store, &grant_id, 1_011))
+                .unwrap()
+                .is_none(),
+            "the replay revoked the grant the first exchange used"
+        );
+    }
+
+    #[test]
+    fn expiry_redirect_uri_client_and_pkce_are_checked() {
+        let store = MemoryStore::default();
+        let policy = policy();
+        let c = client(AuthMethod::None);
+        let cx = |now| context(&store, &policy, now);
+        let (code, _) = seed_code(&store, &c, Some(CHALLENGE), 1_000);
+        let expired = block_on(exchange(
+            &cx(1_000 + policy.code_ttl),
+            &c,
+            redeem(&code, Some(VERIFIER)),
+        ));
+        assert_eq!(
+            expired.unwrap_err().description,
+            "the authorization code has expired"
+        );
+
+        let (code, _) = seed_code(&store, &c, Some(CHALLENGE), 1_000);
+        let other = Client {
+            id: "other".into(),
+            ..c.clone()
+        };
+        assert!(block_on(exchange(&cx(1_001), &other, redeem(&code, Some(VERIFIER)))).is_err());
+
+        let (code, _) = seed_code(&store, &c, Some(CHALLENGE), 1_000);
+        let missing = block_on(exchange(&cx(1_001), &c, redeem(&code, None))).unwrap_err();
+        assert_eq!(missing.description, "code_verifier is required");
+
+        let (code, _) = seed_code(&store, &c, Some(CHALLENGE), 1_000);
+        let wrong = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK";
+        assert!(block_on(exchange(&cx(1_001), &c, redeem(&code, Some(wrong)))).is_err());
+
+        let (code, _) = seed_code(&store, &c, Some(CHALLENGE), 1_000);
+        let mut elsewhere = redeem(&code, Some(VERIFIER));
+        elsewhere.redirect_uri = "https://app.example/other";
+        assert!(block_on(exchange(&cx(1_001), &c, elsewhere)).is_err());
+
+        let (code, _) = seed_code(&store, &c, Some(CHALLENGE), 1_000);
+        let ok = block_on(exchange(&cx(1_001), &c, redeem(&code, Some(VERIFIER)))).unwrap();
+        assert_eq!(ok.token_type, "Bearer");
+    }
+}

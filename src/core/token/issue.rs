@@ -1,0 +1,192 @@
+//! Minting the tokens of a grant: the RFC 9068 access token, the OIDC id_token and, where the
+//! client may have one, an opaque refresh token (stored only as a hash).
+
+use serde::Serialize;
+
+use crate::core::Ctx;
+use crate::core::error::{OAuthError, StoreError};
+use crate::core::model::{
+    Client, Grant, GrantType, IssuedToken, RefreshToken, Session, TokenKind, User,
+};
+use crate::core::ports::{RefreshTokenRepo, TokenRegister};
+use crate::core::scope::Scope;
+use crate::core::userinfo::user_claims;
+use crate::keys::{Alg, SigningKey};
+use crate::secret::{hash, random_id, random_token};
+use crate::tokens::{self, AccessTokenClaims, IdTokenClaims};
+
+/// RFC 6749 §5.1.
+#[derive(Serialize, Debug)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// A signed-in user behind a grant.
+pub struct Person<'a> {
+    pub user: &'a User,
+    pub session: &'a Session,
+}
+
+/// What the tokens are about.
+pub struct Subject<'a> {
+    pub grant: &'a Grant,
+    /// None for client_credentials: the client acts for itself.
+    pub person: Option<Person<'a>>,
+    pub nonce: Option<&'a str>,
+    /// The access token's scope: the grant's, or narrower on refresh.
+    pub scope: &'a Scope,
+    pub refresh_token: Option<String>,
+}
+
+pub async fn issue<S: TokenRegister>(
+    cx: &Ctx<'_, S>,
+    client: &Client,
+    subject: Subject<'_>,
+) -> Result<TokenResponse, OAuthError> {
+    let now = cx.now;
+    let policy = cx.policy;
+    let access_ttl = client.access_token_ttl.unwrap_or(policy.access_token_ttl);
+
+    let at_key = signing_key(cx, policy.access_token_alg)?;
+    let at_claims = AccessTokenClaims {
+        iss: policy.issuer.clone(),
+        sub: subject
+            .person
+            .as_ref()
+            .map_or_else(|| client.id.clone(), |p| p.user.id.clone()),
+        aud: client
+            .audience
+            .clone()
+            .unwrap_or_else(|| policy.issuer.clone()),
+        exp: now + access_ttl,
+        iat: now,
+        jti: random_id(),
+        client_id: client.id.clone(),
+        scope: subject.scope.to_string(),
+        auth_time: subject.grant.auth_time,
+        sid: subject.person.as_ref().map(|p| p.session.id.clone()),
+    };
+    let access_token = sign(at_key, "at+jwt", &at_claims)?;
+    record(
+        cx,
+        at_claims.jti.clone(),
+        subject.grant,
+        TokenKind::AccessToken,
+        at_key,
+        at_claims.exp,
+    )
+    .await?;
+
+    let id_token = match &subject.person {
+        Some(person) if subject.scope.contains("openid") => {
+            let key = signing_key(cx, client.id_token_alg)?;
+            let claims = IdTokenClaims {
+                iss: policy.issuer.clone(),
+                sub: person.user.id.clone(),
+                aud: client.id.clone(),
+                azp: client.id.clone(),
+                exp: now + client.id_token_ttl.unwrap_or(policy.id_token_ttl),
+                iat: now,
+                auth_time: person.session.auth_time,
+                nonce: subject.nonce.map(str::to_owned),
+                sid: person.session.id.clone(),
+                amr: person.session.amr.split(' ').map(str::to_owned).collect(),
+                at_hash: Some(tokens::at_hash(&access_token)),
+                user: user_claims(person.user, subject.scope),
+            };
+            let token = sign(key, "JWT", &claims)?;
+            record(
+                cx,
+                random_id(),
+                subject.grant,
+                TokenKind::IdToken,
+                key,
+                claims.exp,
+            )
+            .await?;
+            Some(token)
+        }
+        _ => None,
+    };
+
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: access_ttl,
+        scope: subject.scope.to_string(),
+        id_token,
+        refresh_token: subject.refresh_token,
+    })
+}
+
+/// A first refresh token for a new grant, when the client may have one: it is registered for
+/// the refresh_token grant and either asked for offline_access or can keep a secret.
+pub async fn first_refresh_token<S: RefreshTokenRepo>(
+    cx: &Ctx<'_, S>,
+    client: &Client,
+    grant: &Grant,
+) -> Result<Option<String>, StoreError> {
+    let wants = grant.scope.contains("offline_access") || !client.is_public();
+    if !client.allows_grant(GrantType::RefreshToken) || !wants {
+        return Ok(None);
+    }
+    let token = random_token();
+    let row = RefreshToken {
+        token_hash: hash(&token),
+        grant_id: grant.id.clone(),
+        created_at: cx.now,
+        expires_at: refresh_expiry(cx, client, grant),
+        rotated_at: None,
+    };
+    cx.store.insert_refresh_token(&row).await?;
+    Ok(Some(token))
+}
+
+/// Sliding expiry, capped by the grant's absolute end.
+pub fn refresh_expiry<S>(cx: &Ctx<'_, S>, client: &Client, grant: &Grant) -> i64 {
+    let sliding = cx.now
+        + client
+            .refresh_token_ttl
+            .unwrap_or(cx.policy.refresh_token_ttl);
+    grant.expires_at.map_or(sliding, |end| sliding.min(end))
+}
+
+fn signing_key<'k, S>(cx: &'k Ctx<'_, S>, alg: Alg) -> Result<&'k SigningKey, OAuthError> {
+    cx.keys.current(alg).ok_or_else(|| {
+        tracing::error!(%alg, "no current signing key");
+        OAuthError::unavailable()
+    })
+}
+
+fn sign<T: Serialize>(key: &SigningKey, typ: &str, claims: &T) -> Result<String, OAuthError> {
+    tokens::sign(key, typ, claims).map_err(|e| {
+        tracing::error!(error = %e, "token signing failed");
+        OAuthError::server_error()
+    })
+}
+
+async fn record<S: TokenRegister>(
+    cx: &Ctx<'_, S>,
+    jti: String,
+    grant: &Grant,
+    kind: TokenKind,
+    key: &SigningKey,
+    expires_at: i64,
+) -> Result<(), StoreError> {
+    let token = IssuedToken {
+        jti,
+        grant_id: grant.id.clone(),
+        kind,
+        kid: key.kid.clone(),
+        expires_at,
+        revoked_at: None,
+    };
+    cx.store.record_token(&token).await
+}

@@ -1,0 +1,182 @@
+//! What handlers read from a request: parameters (bounded, duplicate-free), credentials, the
+//! peer's address and device, and the signed-in browser. Each returns the error its callers
+//! answer with.
+
+use actix_web::HttpRequest;
+use actix_web::http::header;
+
+use super::cookies::{check_csrf, session_token};
+use super::errors::{AccountPageError, PageError};
+use super::state::AppState;
+use crate::core::error::{BearerError, OAuthError, StoreError};
+use crate::core::login::Attempt;
+use crate::core::model::{Client, Device};
+use crate::core::params::Params;
+use crate::core::sessions::{self, SignedIn};
+use crate::core::token::client_auth;
+
+/// Parameters of a GET query string.
+pub fn query_params(req: &HttpRequest) -> Result<Params, OAuthError> {
+    Params::from_urlencoded(req.query_string().as_bytes())
+}
+
+/// Parameters of an application/x-www-form-urlencoded body.
+pub fn form_params(req: &HttpRequest, body: &[u8]) -> Result<Params, OAuthError> {
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Err(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    Params::from_urlencoded(body)
+}
+
+/// The interaction a login or consent page belongs to.
+pub fn interaction_id(params: &Params) -> Result<String, OAuthError> {
+    params.get("interaction").map(str::to_owned).ok_or_else(|| {
+        OAuthError::invalid_request("this page must be reached from an application's sign-in link")
+    })
+}
+
+/// The Authorization header, if any; an unreadable one is passed on as invalid.
+pub fn authorization(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or("invalid"))
+}
+
+/// The token of an `Authorization: Bearer` header, if there is one (RFC 6750 §2.1).
+pub fn bearer_token(req: &HttpRequest) -> Result<Option<String>, BearerError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| BearerError::InvalidRequest("malformed Authorization header"))?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(Some(token.trim().to_owned()))
+        }
+        _ => Err(BearerError::InvalidRequest(
+            "the Authorization header must be 'Bearer <token>'",
+        )),
+    }
+}
+
+/// The client's IP as seen by this server (no proxy headers are trusted).
+pub fn peer_ip(req: &HttpRequest) -> Option<String> {
+    req.peer_addr().map(|a| a.ip().to_string())
+}
+
+/// The device a browser signs in from, as its session will show it.
+fn device(req: &HttpRequest) -> Device {
+    Device {
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(512).collect()),
+        ip: peer_ip(req),
+    }
+}
+
+/// The browser's signed-in session, if its cookie names a live one of an enabled user.
+pub async fn signed_in(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<Option<SignedIn>, StoreError> {
+    let token = session_token(state, req);
+    sessions::signed_in(&state.ctx(), token.as_ref().map(|c| c.value())).await
+}
+
+/// The signed-in browser, or (as an error) a redirect to the account login.
+pub async fn require_signed_in(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<SignedIn, AccountPageError> {
+    signed_in(state, req)
+        .await?
+        .ok_or(AccountPageError::NotSignedIn)
+}
+
+/// A CSRF-checked form posted by a signed-in browser.
+pub async fn signed_form(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(Params, SignedIn), AccountPageError> {
+    let form = form_params(req, body).map_err(PageError::from)?;
+    check_csrf(state, req, form.get("csrf"))?;
+    Ok((form, require_signed_in(state, req).await?))
+}
+
+/// A login form's credentials, and the browser and device they came from.
+pub async fn login_attempt<'a>(
+    state: &AppState,
+    req: &HttpRequest,
+    form: &'a Params,
+    ip: &'a Option<String>,
+) -> Result<Attempt<'a>, StoreError> {
+    Ok(Attempt {
+        username: form.get("username").unwrap_or_default().trim(),
+        password: form.get("password").unwrap_or_default(),
+        ip: ip.as_deref(),
+        device: device(req),
+        browser: signed_in(state, req).await?,
+    })
+}
+
+/// A CSRF-checked form of a login or consent page, and the interaction it belongs to.
+pub fn interaction_form(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(Params, String), PageError> {
+    let form = form_params(req, body)?;
+    check_csrf(state, req, form.get("csrf"))?;
+    let id = interaction_id(&form)?;
+    Ok((form, id))
+}
+
+/// A token-family request's form and the client it authenticates as.
+pub async fn client_form(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(Params, Client), OAuthError> {
+    let params = form_params(req, body)?;
+    let client = authenticated_client(state, req, &params).await?;
+    Ok((params, client))
+}
+
+/// The client a token-family request authenticates as. A wrong secret is counted and
+/// answered only after the throttle's delay.
+async fn authenticated_client(
+    state: &AppState,
+    req: &HttpRequest,
+    params: &Params,
+) -> Result<Client, OAuthError> {
+    let ip = peer_ip(req);
+    let refused =
+        match client_auth::authenticate(&state.ctx(), authorization(req), params, ip.as_deref())
+            .await
+        {
+            Ok(client) => return Ok(client),
+            Err(refused) => refused,
+        };
+    if let Some(delay) = refused.delay {
+        state.metrics.client_auth_failed();
+        actix_web::rt::time::sleep(delay).await;
+    }
+    Err(refused.error)
+}

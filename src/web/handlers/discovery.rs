@@ -1,0 +1,65 @@
+//! OpenID Provider metadata (OIDC Discovery 1.0 §3) and RFC 8414 metadata. Lists only what
+//! Tessera really does.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use serde_json::{Value, json};
+
+use crate::core::scope;
+use crate::web::state::AppState;
+
+pub async fn openid_configuration(state: web::Data<AppState>) -> HttpResponse {
+    respond(metadata(&state))
+}
+
+pub async fn oauth_metadata(state: web::Data<AppState>) -> HttpResponse {
+    respond(metadata(&state))
+}
+
+fn respond(body: Value) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(body)
+}
+
+fn metadata(state: &AppState) -> Value {
+    let config = &state.policy;
+    let algs: Vec<&str> = state
+        .keys
+        .snapshot()
+        .signing_algs()
+        .into_iter()
+        .map(|a| a.as_str())
+        .collect();
+    json!({
+        "issuer": config.issuer,
+        "authorization_endpoint": config.url("/authorize"),
+        "token_endpoint": config.url("/token"),
+        "userinfo_endpoint": config.url("/userinfo"),
+        "revocation_endpoint": config.url("/revoke"),
+        "end_session_endpoint": config.url("/logout"),
+        "introspection_endpoint": config.url("/introspect"),
+        "jwks_uri": config.url("/.well-known/jwks.json"),
+        "scopes_supported": scope::SUPPORTED,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": algs,
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "prompt_values_supported": ["none", "login", "consent"],
+        "claims_supported": [
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "amr", "azp", "at_hash",
+            "name", "preferred_username", "updated_at", "email", "email_verified"
+        ],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "authorization_response_iss_parameter_supported": true,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
+    })
+}

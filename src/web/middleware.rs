@@ -1,0 +1,117 @@
+//! Around every request: a request id, one log line (method, route, status, duration; never
+//! the query, which carries codes and tokens), metrics, CORS for registered origins, HSTS under
+//! https, and a JSON body for oversized requests.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::state::AppState;
+use crate::core::accounts::is_registered_origin;
+
+/// Largest request body any endpoint accepts.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// Endpoints a browser application may call from another origin (its own): CORS applies to
+/// them, for the origins of registered redirect URIs only, and to nothing else.
+const CORS_PATHS: [&str; 6] = [
+    "/.well-known/openid-configuration",
+    "/.well-known/oauth-authorization-server",
+    "/.well-known/jwks.json",
+    "/token",
+    "/userinfo",
+    "/revoke",
+];
+
+pub async fn around_request(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    use actix_web::http::header::{HeaderName, HeaderValue};
+    let started = std::time::Instant::now();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map_or_else(crate::secret::random_id, str::to_owned);
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let cors_origin = match (&state, CORS_PATHS.contains(&path.as_str())) {
+        (Some(state), true) => allowed_origin(state, req.request()).await,
+        _ => None,
+    };
+
+    let mut response =
+        if method == actix_web::http::Method::OPTIONS && CORS_PATHS.contains(&path.as_str()) {
+            // A CORS preflight: answered here for the endpoints above.
+            let mut preflight = HttpResponse::NoContent();
+            if cors_origin.is_some() {
+                preflight
+                    .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST"))
+                    .insert_header((
+                        header::ACCESS_CONTROL_ALLOW_HEADERS,
+                        "Authorization, Content-Type",
+                    ))
+                    .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"));
+            }
+            req.into_response(preflight.finish())
+        } else {
+            next.call(req).await?.map_into_boxed_body()
+        };
+
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        let body = HttpResponse::PayloadTooLarge().json(serde_json::json!({
+            "error": "invalid_request",
+            "error_description": format!("the request body is larger than the {} KiB limit", MAX_BODY / 1024),
+        }));
+        response = response.into_response(body);
+    }
+    let headers = response.headers_mut();
+    if let Ok(id) = HeaderValue::from_str(&request_id) {
+        headers.insert(HeaderName::from_static("x-request-id"), id);
+    }
+    if let Some(origin) = cors_origin.and_then(|o| HeaderValue::from_str(&o).ok()) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    if state.as_ref().is_some_and(|s| s.config.is_https()) {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    let endpoint = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".into());
+    if let Some(state) = &state {
+        state
+            .metrics
+            .observe_request(&endpoint, status, elapsed.as_secs_f64());
+    }
+    tracing::info!(request_id = %request_id, %method, path = %endpoint, status, ms = elapsed.as_millis() as u64, "request");
+    Ok(response)
+}
+
+/// The request's Origin, if it is the origin of some client's registered redirect URI.
+async fn allowed_origin(state: &AppState, req: &HttpRequest) -> Option<String> {
+    let origin = req.headers().get(header::ORIGIN)?.to_str().ok()?.to_owned();
+    match is_registered_origin(&state.store, &origin).await {
+        Ok(true) => Some(origin),
+        Ok(false) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot check the CORS origin");
+            None
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! The web adapter: routes to thin handlers (`handlers/`), which extract the request
+//! (`extract`, `cookies`), make one call into the core and render the answer (`respond`,
+//! `views`, `errors`). Nothing here decides a protocol rule.
+
+mod cookies;
+mod errors;
+mod extract;
+mod handlers;
+mod middleware;
+mod respond;
+pub mod state;
+mod views;
+
+use std::net::TcpListener;
+
+use actix_web::http::header;
+use actix_web::{App, HttpResponse, HttpServer, web};
+
+use handlers::{
+    account, admin, authorize, consent, discovery, health, introspect, jwks, login, logout, revoke,
+    token, userinfo,
+};
+use state::AppState;
+
+/// The HTTP server on an already-bound listener (bind first, read the port, then serve),
+/// over HTTPS when given a TLS configuration.
+pub fn server(
+    state: web::Data<AppState>,
+    listener: TcpListener,
+    tls: Option<rustls::ServerConfig>,
+) -> std::io::Result<actix_web::dev::Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(actix_web::middleware::from_fn(middleware::around_request))
+            .configure(routes)
+    });
+    let server = match tls {
+        Some(config) => server.listen_rustls_0_23(listener, config)?,
+        None => server.listen(listener)?,
+    };
+    // SIGTERM or SIGINT: stop accepting, finish in-flight requests (up to 10 s).
+    Ok(server.shutdown_timeout(10).run())
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::PayloadConfig::new(middleware::MAX_BODY))
+        .route(
+            "/.well-known/openid-configuration",
+            web::get().to(discovery::openid_configuration),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            web::get().to(discovery::oauth_metadata),
+        )
+        .route("/.well-known/jwks.json", web::get().to(jwks::jwks))
+        .route("/authorize", web::get().to(authorize::authorize_get))
+        .route("/authorize", web::post().to(authorize::authorize_post))
+        .route("/login", web::get().to(login::login_page))
+        .route("/login", web::post().to(login::login_submit))
+        .route("/consent", web::get().to(consent::consent_page))
+        .route("/consent", web::post().to(consent::consent_submit))
+        .route("/token", web::post().to(token::token))
+        .route("/revoke", web::post().to(revoke::revoke))
+        .route("/introspect", web::post().to(introspect::introspect))
+        .route("/userinfo", web::get().to(userinfo::userinfo_get))
+        .route("/userinfo", web::post().to(userinfo::userinfo_post))
+        .route("/account", web::get().to(account::account))
+        .route("/account/login", web::get().to(account::login_page))
+        .route("/account/login", web::post().to(account::login_submit))
+        .route("/account/sessions", web::get().to(account::sessions_page))
+        .route(
+            "/account/sessions/revoke",
+            web::post().to(account::revoke_session),
+        )
+        .route(
+            "/account/sessions/revoke-others",
+            web::post().to(account::revoke_others),
+        )
+        .route("/account/password", web::get().to(account::password_page))
+        .route(
+            "/account/password",
+            web::post().to(account::change_password),
+        )
+        .route("/logout", web::get().to(logout::logout_get))
+        .route("/logout", web::post().to(logout::logout_post))
+        .configure(admin::routes)
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/metrics", web::get().to(health::metrics))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/assets/tessera.css", web::get().to(stylesheet))
+        .default_service(web::to(not_found));
+}
+
+const CSS: &str = include_str!("../../templates/tessera.css");
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(CSS)
+}
+
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(serde_json::json!({
+        "error": "not_found",
+        "error_description": "no such endpoint; see /.well-known/openid-configuration"
+    }))
+}
