@@ -7,6 +7,7 @@ mod errors;
 mod extract;
 mod handlers;
 mod middleware;
+mod render;
 mod respond;
 pub mod state;
 mod views;

@@ -2,41 +2,15 @@
 //! must not be cached, and the authorization response in its response mode.
 
 use actix_web::HttpResponse;
-use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
-use askama::Template;
 use serde::Serialize;
 
-use super::errors::PageError;
 use super::state::AppState;
 use super::views;
 use crate::core::authorize::{AuthResponse, Outcome, ResponseMode};
-use crate::core::error::OAuthError;
 use crate::core::login::Refusal;
 use crate::secret::random_token;
-
-/// A rendered page, setting `cookie` when there is one.
-pub fn page(
-    template: &impl Template,
-    status: StatusCode,
-    cookie: Option<Cookie<'static>>,
-) -> Result<HttpResponse, PageError> {
-    let body = views::render(template).ok_or_else(OAuthError::server_error)?;
-    with_cookie(html(status, body), cookie)
-}
-
-pub fn with_cookie(
-    mut response: HttpResponse,
-    cookie: Option<Cookie<'static>>,
-) -> Result<HttpResponse, PageError> {
-    if let Some(c) = cookie {
-        response
-            .add_cookie(&c)
-            .map_err(|_| OAuthError::server_error())?;
-    }
-    Ok(response)
-}
 
 /// An HTML page with the headers every page carries.
 pub fn html(status: StatusCode, body: String) -> HttpResponse {

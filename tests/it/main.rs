@@ -1,20 +1,22 @@
 //! Integration tests: each test starts a real Tessera on 127.0.0.1:0 with its own database (a
 //! SQLite file, and again a fresh PostgreSQL database) and drives it over HTTP, with the
-//! `openidconnect` crate as the relying party.
+//! `openidconnect` crate as the relying party. One module per feature; `ops/` holds the
+//! operational checks.
 
 #[macro_use]
 mod helpers;
 
+mod admin_api;
 mod authorize_errors;
 mod browser;
-mod cli;
+mod client_credentials;
 mod code_flow;
-mod dockerfile;
-mod lifecycle;
-mod outage;
-mod process;
-mod production;
+mod devices;
+mod hardening;
+mod logout;
+mod ops;
+mod refresh;
+mod revocation;
 mod rotation;
-mod schema;
-mod sessions;
+mod throttling;
 mod token_errors;

@@ -1,14 +1,31 @@
 //! The in-memory store: every storage port over plain vectors behind one mutex.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 
-use super::YieldOnce;
 use crate::core::error::StoreError;
 use crate::core::model::*;
 use crate::core::ports::*;
 use crate::keys::StoredKey;
+
+/// Pending once, then ready: a point where another request may run.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            Poll::Pending
+        }
+    }
+}
 
 #[derive(Default)]
 pub(super) struct Tables {

@@ -48,21 +48,6 @@ pub fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
     results.into_iter().flatten().collect()
 }
 
-/// Pending once, then ready: a point where another request may run.
-pub(crate) struct YieldOnce(pub(crate) bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<()> {
-        if self.0 {
-            Poll::Ready(())
-        } else {
-            self.0 = true;
-            Poll::Pending
-        }
-    }
-}
-
 /// Runs offloaded work right away, on the caller's thread.
 pub struct Inline;
 

@@ -12,7 +12,8 @@ use crate::web::errors::{AccountPageError, PageError};
 use crate::web::extract::{
     form_params, login_attempt, peer_ip, query_params, require_signed_in, signed_form,
 };
-use crate::web::respond::{after_refusal, page, see_other, with_cookie};
+use crate::web::render::{page, with_cookie};
+use crate::web::respond::{after_refusal, see_other};
 use crate::web::state::AppState;
 use crate::web::views::{self, LoginPage, PasswordPage, SessionsPage};
 

@@ -8,7 +8,8 @@ use crate::core::error::OAuthError;
 use crate::web::cookies::csrf_token;
 use crate::web::errors::PageError;
 use crate::web::extract::{interaction_form, interaction_id, query_params, signed_in};
-use crate::web::respond::{self, page};
+use crate::web::render::page;
+use crate::web::respond;
 use crate::web::state::AppState;
 use crate::web::views::ConsentPage;
 

@@ -7,7 +7,8 @@ use crate::core::authorize::flow::{self, LoginPrompt, LoginResult};
 use crate::web::cookies::{csrf_token, session_cookie};
 use crate::web::errors::PageError;
 use crate::web::extract::{interaction_form, interaction_id, login_attempt, peer_ip, query_params};
-use crate::web::respond::{self, after_refusal, page, with_cookie};
+use crate::web::render::{page, with_cookie};
+use crate::web::respond::{self, after_refusal};
 use crate::web::state::AppState;
 use crate::web::views::LoginPage;
 

@@ -10,7 +10,8 @@ use crate::core::sessions;
 use crate::web::cookies::{check_csrf, csrf_token, session_removal};
 use crate::web::errors::PageError;
 use crate::web::extract::{form_params, query_params, signed_in};
-use crate::web::respond::{page, see_other, with_cookie};
+use crate::web::render::{page, with_cookie};
+use crate::web::respond::see_other;
 use crate::web::state::AppState;
 use crate::web::views::{ConfirmLogoutPage, MessagePage};
 

@@ -1,4 +1,13 @@
-use std::cell::Cell;
+//! What every integration test shares: a real server on 127.0.0.1:0 with its own database
+//! and seeded clients and user, a browser with a cookie jar, and the steps of the flows.
+
+#[macro_use]
+mod backends;
+mod receiver;
+
+pub use backends::{Backend, database_url, postgres_admin_url, use_backend};
+pub use receiver::{logout_receiver, verified_logout_claims, wait_for};
+
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -128,6 +137,20 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     }
 }
 
+/// A string member of a JSON object; panics with the object when it is missing.
+pub fn str_of(v: &serde_json::Value, key: &str) -> String {
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {key} in {v}"))
+        .to_owned()
+}
+
+/// A response's status and JSON body.
+pub async fn json(response: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
 /// The value of a hidden form field in an HTML page.
 pub fn field(html: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
@@ -187,6 +210,14 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A refresh by the confidential client, with `extra` parameters (e.g. a narrower scope).
+    pub async fn refresh(&self, token: &str, extra: &[(&str, &str)]) -> reqwest::Response {
+        let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token)];
+        form.extend_from_slice(extra);
+        self.post_as_client("/token", &form).await
+    }
+
+    /// The status of a refresh by `client`.
     pub async fn refresh_status(&self, client: &(String, String), token: &str) -> u16 {
         self.rp_http
             .post(self.url("/token"))
@@ -445,89 +476,6 @@ impl TestApp {
             state,
         }
     }
-}
-
-/// The database a test's servers use; each test sets it (see `on_both_backends!`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-thread_local! {
-    static BACKEND: Cell<Backend> = const { Cell::new(Backend::Sqlite) };
-}
-
-pub fn use_backend(backend: Backend) {
-    BACKEND.with(|b| b.set(backend));
-}
-
-pub fn backend() -> Backend {
-    BACKEND.with(|b| b.get())
-}
-
-/// The PostgreSQL server tests use (`.ci/run` makes sure one runs there).
-pub fn postgres_admin_url() -> String {
-    std::env::var("TESSERA_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// A fresh database: a SQLite file in `dir`, or a new PostgreSQL database.
-pub async fn database_url(dir: &std::path::Path) -> String {
-    match backend() {
-        Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.join("tessera.db").display()),
-        Backend::Postgres => {
-            use sea_orm::ConnectionTrait;
-            let admin_url = postgres_admin_url();
-            let name = format!(
-                "tessera_it_{}",
-                tessera::secret::random_id()
-                    .to_lowercase()
-                    .replace(['-', '_'], "x")
-            );
-            let admin = sea_orm::Database::connect(admin_url.as_str())
-                .await
-                .unwrap_or_else(|e| {
-                    panic!("PostgreSQL at {admin_url} is needed for this test: {e}")
-                });
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .unwrap();
-            admin.close().await.unwrap();
-            let base = admin_url
-                .rsplit_once('/')
-                .map_or(admin_url.as_str(), |(b, _)| b)
-                .to_owned();
-            format!("{base}/{name}")
-        }
-    }
-}
-
-/// Runs a test once on SQLite and once on PostgreSQL: `mod name { fn sqlite(); fn postgres(); }`.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($(#[$meta:meta])* async fn $name:ident() $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            $(#[$meta])*
-            async fn run() $body
-
-            #[actix_web::test]
-            async fn sqlite() {
-                $crate::helpers::use_backend($crate::helpers::Backend::Sqlite);
-                run().await
-            }
-
-            #[actix_web::test]
-            async fn postgres() {
-                $crate::helpers::use_backend($crate::helpers::Backend::Postgres);
-                run().await
-            }
-        }
-    };
 }
 
 /// Runs the `tessera` binary against a database, as an operator would.

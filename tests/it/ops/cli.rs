@@ -315,3 +315,65 @@ fn an_unreadable_master_key_file_is_one_clear_line() {
         "{err}"
     );
 }
+
+/// The kids in the key table, straight from the database.
+async fn stored_kids(db_url: &str) -> Vec<String> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = sea_orm::Database::connect(db_url).await.unwrap();
+    let backend = db.get_database_backend();
+    let sql = "SELECT kid FROM signing_keys ORDER BY kid";
+    let rows = db
+        .query_all_raw(Statement::from_string(backend, sql))
+        .await
+        .unwrap();
+    rows.iter().map(|r| r.try_get("", "kid").unwrap()).collect()
+}
+
+on_both_backends! {
+async fn read_only_commands_never_create_rotate_or_delete_keys() {
+    let app = spawn_app().await;
+    // Settings under which the keys the server made are already due for rotation: a key
+    // schedule run by any of these commands would pre-publish successors.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tessera.toml");
+    std::fs::write(&config, "jwks_max_age = 1\nkey_reload_interval = 1\nkey_rotation_period = 4\n").unwrap();
+    let config = config.display().to_string();
+    actix_web::rt::time::sleep(std::time::Duration::from_secs(2)).await;
+    let before = stored_kids(&app.db_url).await;
+    assert_eq!(before.len(), 4);
+    for args in [
+        &["user", "list"][..],
+        &["session", "list", "--user", "alice"],
+        &["client", "list"],
+        &["keys", "list"],
+    ] {
+        let args = [args, &["--config", &config]].concat();
+        let (ok, _, err) = tessera(&app, &args, None);
+        assert!(ok, "{args:?}: {err}");
+        assert_eq!(stored_kids(&app.db_url).await, before, "{args:?} changed the key table");
+    }
+    let (ok, _, err) = tessera(&app, &["keys", "rotate", "--config", &config], None);
+    assert!(ok, "{err}");
+    assert_eq!(stored_kids(&app.db_url).await.len(), 8, "rotating is the command that does");
+}
+}
+
+#[test]
+fn operator_commands_on_a_fresh_database_create_no_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    let cli = |args: &[&str]| {
+        crate::helpers::run_cli(&db_url, &"3c".repeat(32), "http://127.0.0.1:9", args, None)
+    };
+    let (ok, _, err) = cli(&["migrate"]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = cli(&["user", "list"]);
+    assert!(ok && out.contains("no users"), "{err}");
+    let (ok, _, err) = cli(&["keys", "list"]);
+    assert!(ok, "{err}");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    assert!(runtime.block_on(stored_kids(&db_url)).is_empty());
+}

@@ -1,0 +1,11 @@
+//! Operational checks: separate processes, a database outage, the CLI, the Dockerfile, the
+//! schema on both databases, metrics, the purge, and the architecture's rules.
+
+mod architecture;
+mod cli;
+mod dockerfile;
+mod metrics;
+mod outage;
+mod process;
+mod purge;
+mod schema;
