@@ -154,3 +154,87 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::testing::{Inline, MemoryStore, Recorder, block_on, context, policy, user};
+
+    fn attempt<'a>(username: &'a str, password: &'a str, browser: Option<SignedIn>) -> Attempt<'a> {
+        Attempt {
+            username,
+            password,
+            ip: Some("192.0.2.7"),
+            device: Device::default(),
+            browser,
+        }
+    }
+
+    fn signed(outcome: SignIn) -> (SignedIn, Option<String>) {
+        match outcome {
+            SignIn::Done(done) => (done.signed, done.cookie_token),
+            SignIn::Refused(r) => panic!("refused: {r:?}"),
+        }
+    }
+
+    #[test]
+    fn one_browser_holds_one_signed_in_user() {
+        let store = MemoryStore::default();
+        let policy = policy();
+        for name in ["alice", "bob"] {
+            block_on(store.insert_user(&user(name))).unwrap();
+        }
+        let cx = context(&store, &policy, 100);
+        let recorder = Recorder::default();
+        let sign_in = |a| block_on(sign_in(&cx, &Inline, &recorder, a)).unwrap();
+        let (alice, cookie) = signed(sign_in(attempt("alice", "correct horse", None)));
+        assert!(cookie.is_some(), "a new session sets a cookie");
+        let (again, cookie) = signed(sign_in(attempt(
+            "alice",
+            "correct horse",
+            Some(alice.clone()),
+        )));
+        assert_eq!(
+            again.session.id, alice.session.id,
+            "the same user refreshes the session"
+        );
+        assert!(cookie.is_none());
+        let (bob, _) = signed(sign_in(attempt("bob", "correct horse", Some(again))));
+        assert_ne!(bob.session.id, alice.session.id);
+        let alices = block_on(store.live_sessions(&alice.user.id, 100)).unwrap();
+        assert!(
+            alices.is_empty(),
+            "another user's sign-in ended alice's session here"
+        );
+    }
+
+    #[test]
+    fn unknown_users_wrong_passwords_and_disabled_users_get_the_same_refusal() {
+        let store = MemoryStore::default();
+        let policy = policy();
+        let mut carol = user("carol");
+        carol.disabled = true;
+        block_on(store.insert_user(&user("alice"))).unwrap();
+        block_on(store.insert_user(&carol)).unwrap();
+        let cx = context(&store, &policy, 100);
+        let recorder = Recorder::default();
+        for (name, password) in [
+            ("alice", "wrong"),
+            ("nobody", "correct horse"),
+            ("carol", "correct horse"),
+            ("", "x"),
+        ] {
+            let outcome = block_on(sign_in(
+                &cx,
+                &Inline,
+                &recorder,
+                attempt(name, password, None),
+            ))
+            .unwrap();
+            assert!(
+                matches!(outcome, SignIn::Refused(Refusal::WrongCredentials { .. })),
+                "{name}"
+            );
+        }
+    }
+}

@@ -307,3 +307,110 @@ fn next_generation(rows: &[StoredKey], alg: Alg) -> i64 {
         .unwrap_or(0)
         + 1
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::testing::{Inline, MemoryStore, block_on, master};
+
+    const ROTATION: Rotation = Rotation {
+        period: 1000,
+        jwks_max_age: 40,
+        reload_interval: 20,
+        clock_skew: 0,
+    };
+
+    fn keys(store: &MemoryStore) -> Keys<'_, MemoryStore, Inline> {
+        Keys {
+            repo: store,
+            master: master(),
+            offload: &Inline,
+            rotation: ROTATION,
+        }
+    }
+
+    #[test]
+    fn first_start_makes_one_signing_key_per_family_and_no_more() {
+        let store = MemoryStore::default();
+        let ops = keys(&store);
+        let created = block_on(ops.ensure_current(0)).unwrap();
+        assert_eq!(created.len(), 4, "RS256, ES256, EdDSA and PS256");
+        assert!(block_on(ops.ensure_current(5)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_tick_prepublishes_then_the_successor_signs_and_the_old_key_goes() {
+        let store = MemoryStore::default();
+        let ops = keys(&store);
+        block_on(ops.ensure_current(0)).unwrap();
+        let schedule = Schedule::new(&ROTATION, 100);
+        let signer = |now| {
+            let keyring = block_on(ops.read_keyring(&schedule, None, now)).unwrap();
+            keyring.current(Alg::ES256).map(|k| k.kid.clone())
+        };
+        let first = signer(0).unwrap();
+        assert!(
+            block_on(ops.tick(&schedule, 800)).unwrap().is_empty(),
+            "not due yet"
+        );
+        let created = block_on(ops.tick(&schedule, 900)).unwrap();
+        assert_eq!(
+            created.len(),
+            4,
+            "a successor per family, {} s ahead",
+            schedule.prepublish
+        );
+        let keyring = block_on(ops.read_keyring(&schedule, None, 950)).unwrap();
+        assert_eq!(
+            keyring.current(Alg::ES256).map(|k| k.kid.clone()),
+            Some(first.clone())
+        );
+        assert!(
+            String::from_utf8_lossy(keyring.jwks()).contains(&created[2]),
+            "published early"
+        );
+        assert_ne!(
+            signer(1000),
+            Some(first.clone()),
+            "the successor signs on time"
+        );
+        let removal = 1000 + schedule.retention;
+        block_on(ops.tick(&schedule, removal)).unwrap();
+        let rows = block_on(store.signing_keys()).unwrap();
+        assert!(
+            !rows.iter().any(|k| k.kid == first),
+            "removed after its retention"
+        );
+    }
+
+    #[test]
+    fn revoking_the_signing_key_hands_over_at_once() {
+        let store = MemoryStore::default();
+        let ops = keys(&store);
+        block_on(ops.ensure_current(0)).unwrap();
+        let schedule = Schedule::new(&ROTATION, 100);
+        let keyring = block_on(ops.load_keyring(&schedule, None, 10)).unwrap();
+        let kid = keyring.current(Alg::ES256).unwrap().kid.clone();
+        let (alg, live) = block_on(ops.revoke(&store, &schedule, &kid, 20)).unwrap();
+        assert_eq!((alg, live), (Alg::ES256, 0));
+        let after = block_on(ops.load_keyring(&schedule, Some(&keyring), 20)).unwrap();
+        let successor = after.current(Alg::ES256).unwrap();
+        assert_ne!(successor.kid, kid);
+        assert!(after.find(&kid).is_none(), "out of the JWKS");
+        assert!(matches!(
+            block_on(ops.revoke(&store, &schedule, &kid, 30)),
+            Err(RotationError::AlreadyRevoked(_))
+        ));
+    }
+
+    #[test]
+    fn a_keyring_missing_a_family_is_refused() {
+        let store = MemoryStore::default();
+        let ops = keys(&store);
+        let schedule = Schedule::new(&ROTATION, 100);
+        assert!(matches!(
+            block_on(ops.load_keyring(&schedule, None, 0)),
+            Err(RotationError::NoCurrentKey(missing)) if missing.len() == 4
+        ));
+    }
+}

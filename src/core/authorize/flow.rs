@@ -318,3 +318,112 @@ fn respond<S>(
     params.push(("iss", cx.policy.issuer.clone()));
     AuthResponse { to, params }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::authorize::request::tests::params;
+    use crate::core::consent;
+    use crate::core::model::{AuthMethod, Device};
+    use crate::core::sessions;
+    use crate::core::testing::{
+        Inline, MemoryStore, Recorder, block_on, client, context, policy, user,
+    };
+    use crate::core::token::authorization_code::{Redemption, exchange};
+
+    fn code_of(outcome: &Outcome) -> String {
+        match outcome {
+            Outcome::Respond(r) => {
+                assert!(r.params.contains(&("state", "xyz".into())));
+                assert!(r.params.contains(&("iss", "https://id.example".into())));
+                let code = r.params.iter().find(|(k, _)| *k == "code");
+                code.expect("a code").1.clone()
+            }
+            other => panic!("expected a code, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn login_then_consent_then_a_code_then_single_sign_on() {
+        let store = MemoryStore::default();
+        let policy = policy();
+        let app = client(AuthMethod::ClientSecretBasic);
+        store.put_client(app.clone());
+        block_on(store.insert_user(&user("alice"))).unwrap();
+        let cx = context(&store, &policy, 1_000);
+        let request = params(&[("scope", "openid profile")]);
+
+        let Outcome::Login { interaction } = block_on(start(&cx, &request, None)).unwrap() else {
+            panic!("a browser without a session signs in first");
+        };
+        let attempt = Attempt {
+            username: "alice",
+            password: "correct horse",
+            ip: None,
+            device: Device::default(),
+            browser: None,
+        };
+        let notifier = Recorder::default();
+        let LoginResult::Continue {
+            outcome,
+            cookie_token,
+        } = block_on(login(&cx, &Inline, &notifier, &interaction, attempt)).unwrap()
+        else {
+            panic!("the right password signs in");
+        };
+        assert_eq!(
+            outcome,
+            Outcome::Consent {
+                interaction: interaction.clone()
+            }
+        );
+        let browser = block_on(sessions::signed_in(&cx, cookie_token.as_deref())).unwrap();
+        assert!(
+            matches!(
+                block_on(consent::answer(&cx, &interaction, None, true)).unwrap(),
+                Outcome::Login { .. }
+            ),
+            "another browser cannot answer the consent"
+        );
+        let answered = block_on(consent::answer(&cx, &interaction, browser.clone(), true)).unwrap();
+        let code = code_of(&answered);
+        assert!(
+            block_on(consent::answer(&cx, &interaction, browser.clone(), true)).is_err(),
+            "an interaction completes once"
+        );
+        let redemption = Redemption {
+            code: &code,
+            redirect_uri: "https://app.example/cb",
+            verifier: None,
+        };
+        let tokens = block_on(exchange(&cx, &app, redemption)).unwrap();
+        assert_eq!(tokens.scope, "openid profile");
+
+        let later = context(&store, &policy, 1_100);
+        let again = block_on(start(&later, &request, browser)).unwrap();
+        code_of(&again);
+    }
+
+    #[test]
+    fn prompt_none_without_a_session_goes_back_with_login_required() {
+        let store = MemoryStore::default();
+        let policy = policy();
+        store.put_client(client(AuthMethod::ClientSecretBasic));
+        let cx = context(&store, &policy, 1_000);
+        let Outcome::Respond(response) =
+            block_on(start(&cx, &params(&[("prompt", "none")]), None)).unwrap()
+        else {
+            panic!("prompt=none never shows a page");
+        };
+        assert!(
+            response
+                .params
+                .contains(&("error", "login_required".into()))
+        );
+        let unknown = block_on(start(&cx, &params(&[("client_id", "nobody")]), None));
+        assert_eq!(
+            unknown.unwrap_err().code,
+            crate::core::error::ErrorCode::InvalidClient
+        );
+    }
+}
