@@ -1,6 +1,6 @@
 //! Prometheus metrics of one process (each replica is scraped on its own): requests by
 //! endpoint and status, latency histograms, tokens issued by grant type, login failures.
-//! Key ages and the time to the next rotation are read from the keyring when scraped.
+//! Key ages and the time to the next rotation come from the key timeline when scraped.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;

@@ -16,9 +16,12 @@ pub enum ClientCommand {
     Create(Box<CreateClient>),
     List,
     Show {
+        /// Generated ids are base64url and may start with '-'
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
     Delete {
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
 }

@@ -21,7 +21,11 @@ pub enum KeysCommand {
         now: bool,
     },
     /// Emergency: take a key out of the JWKS at once; prints how many live tokens it breaks
-    Revoke { kid: String },
+    Revoke {
+        /// A kid is base64url and may start with '-'
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
     /// Re-seal every private key under a new master key (created if the file does not exist)
     Rewrap {
         #[arg(long)]

@@ -17,7 +17,11 @@ pub enum SessionCommand {
         user: String,
     },
     /// End one session: its refresh tokens and access tokens stop working, clients are told
-    Revoke { sid: String },
+    Revoke {
+        /// A sid is base64url and may start with '-'
+        #[arg(allow_hyphen_values = true)]
+        sid: String,
+    },
 }
 
 pub async fn run(config: Config, command: SessionCommand, json_output: bool) -> Result<(), String> {

@@ -88,12 +88,7 @@ fn authorization_response(response: AuthResponse) -> HttpResponse {
         ResponseMode::Fragment => see_other(&format!("{uri}#{}", encoded())),
         ResponseMode::FormPost => {
             let nonce = random_token();
-            let page = views::FormPost {
-                action: uri,
-                fields: &response.params,
-                nonce: &nonce,
-            };
-            match views::render(&page) {
+            match views::render(&views::FormPost::new(&response, &nonce)) {
                 Some(body) => html_with_csp(
                     StatusCode::OK,
                     body,

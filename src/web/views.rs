@@ -3,11 +3,14 @@
 
 use askama::Template;
 
+use crate::core::authorize::AuthResponse;
 use crate::core::authorize::flow::LoginPrompt;
 use crate::core::consent::ConsentPrompt;
 use crate::core::error::OAuthError;
 use crate::core::login::Refusal;
+use crate::core::logout::LogoutRequest;
 use crate::core::model::Session;
+use crate::core::params::Params;
 use crate::password::PolicyError;
 
 /// The rendered page, or None when a template fails (a bug, answered as a bare 500).
@@ -154,20 +157,54 @@ impl<'a> ErrorPage<'a> {
     }
 }
 
+/// The Form Post Response Mode page: the response as hidden fields, posted by a script that
+/// only the page's CSP nonce lets run.
 #[derive(Template)]
 #[template(path = "form_post.html")]
 pub struct FormPost<'a> {
-    pub action: &'a str,
-    pub fields: &'a [(&'static str, String)],
-    pub nonce: &'a str,
+    action: &'a str,
+    fields: &'a [(&'static str, String)],
+    nonce: &'a str,
+}
+
+impl<'a> FormPost<'a> {
+    pub fn new(response: &'a AuthResponse, nonce: &'a str) -> Self {
+        Self {
+            action: &response.to.redirect_uri,
+            fields: &response.params,
+            nonce,
+        }
+    }
 }
 
 #[derive(Template)]
 #[template(path = "logout.html")]
 pub struct ConfirmLogoutPage<'a> {
-    pub client_name: Option<&'a str>,
-    pub csrf: &'a str,
-    pub fields: Vec<(&'static str, String)>,
+    client_name: Option<&'a str>,
+    csrf: &'a str,
+    fields: Vec<(&'static str, String)>,
+}
+
+impl<'a> ConfirmLogoutPage<'a> {
+    /// Asks before signing out; the form carries the request on to the confirmed POST.
+    pub fn new(request: &'a LogoutRequest, params: &Params, csrf: &'a str) -> Self {
+        let mut fields = Vec::new();
+        for name in ["client_id", "post_logout_redirect_uri", "state"] {
+            if let Some(value) = params.get(name) {
+                fields.push((name, value.to_owned()));
+            }
+        }
+        if let Some(client) = &request.client
+            && !fields.iter().any(|(n, _)| *n == "client_id")
+        {
+            fields.push(("client_id", client.id.clone()));
+        }
+        Self {
+            client_name: request.client.as_ref().map(|c| c.name.as_str()),
+            csrf,
+            fields,
+        }
+    }
 }
 
 #[derive(Template)]

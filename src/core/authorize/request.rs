@@ -91,14 +91,13 @@ pub fn validate(
     }
     to.mode = response_mode(params).map_err(|e| fail(&to, e))?;
     let scope = check(params, client).map_err(|e| fail(&to, e))?;
-    let invalid = |to: &ReturnTo, description| fail(to, (ErrorCode::InvalidRequest, description));
     Ok(AuthorizeRequest {
         client_id: client.id.clone(),
         scope,
         nonce: params.get("nonce").map(str::to_owned),
         code_challenge: params.get("code_challenge").map(str::to_owned),
-        prompt: parse_prompt(params.get("prompt")).map_err(|e| invalid(&to, e))?,
-        max_age: parse_max_age(params.get("max_age")).map_err(|e| invalid(&to, e))?,
+        prompt: parse_prompt(params.get("prompt")).map_err(|e| fail(&to, e))?,
+        max_age: parse_max_age(params.get("max_age")).map_err(|e| fail(&to, e))?,
         login_hint: params.get("login_hint").map(str::to_owned),
         to,
     })
@@ -234,7 +233,8 @@ fn check_lengths(params: &Params) -> Result<(), Failure> {
     Ok(())
 }
 
-fn parse_prompt(value: Option<&str>) -> Result<Prompt, String> {
+fn parse_prompt(value: Option<&str>) -> Result<Prompt, Failure> {
+    let invalid = |description: String| Err((ErrorCode::InvalidRequest, description));
     let mut prompt = Prompt::default();
     for token in value
         .unwrap_or_default()
@@ -246,7 +246,7 @@ fn parse_prompt(value: Option<&str>) -> Result<Prompt, String> {
             "login" => prompt.login = true,
             "consent" => prompt.consent = true,
             other => {
-                return Err(format!(
+                return invalid(format!(
                     "prompt value '{}' is not supported",
                     truncate(other)
                 ));
@@ -254,16 +254,19 @@ fn parse_prompt(value: Option<&str>) -> Result<Prompt, String> {
         }
     }
     if prompt.none && (prompt.login || prompt.consent) {
-        return Err("prompt=none cannot be combined with other values".into());
+        return invalid("prompt=none cannot be combined with other values".into());
     }
     Ok(prompt)
 }
 
-fn parse_max_age(value: Option<&str>) -> Result<Option<i64>, String> {
+fn parse_max_age(value: Option<&str>) -> Result<Option<i64>, Failure> {
     value
         .map(|v| match v.parse::<i64>() {
             Ok(n) if n >= 0 => Ok(n),
-            _ => Err("max_age must be a non-negative number of seconds".to_string()),
+            _ => Err((
+                ErrorCode::InvalidRequest,
+                "max_age must be a non-negative number of seconds".to_string(),
+            )),
         })
         .transpose()
 }

@@ -47,22 +47,7 @@ async fn ask_or_end(
     match signed_in(state, req).await? {
         Some(signed) if !request.trusted_for(&signed.session) => {
             let (csrf, cookie) = csrf_token(state, req);
-            let mut fields = Vec::new();
-            for name in ["client_id", "post_logout_redirect_uri", "state"] {
-                if let Some(value) = params.get(name) {
-                    fields.push((name, value.to_owned()));
-                }
-            }
-            if let Some(client) = &request.client
-                && !fields.iter().any(|(n, _)| *n == "client_id")
-            {
-                fields.push(("client_id", client.id.clone()));
-            }
-            let confirm = ConfirmLogoutPage {
-                client_name: request.client.as_ref().map(|c| c.name.as_str()),
-                csrf: &csrf,
-                fields,
-            };
+            let confirm = ConfirmLogoutPage::new(&request, params, &csrf);
             page(&confirm, StatusCode::OK, cookie)
         }
         _ => end(state, req, &request).await,

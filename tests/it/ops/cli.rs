@@ -198,6 +198,9 @@ async fn operators_list_and_end_sessions() {
     assert!(ok, "{err}");
     let (ok, _, err) = tessera(&app, &["session", "revoke", &sid], None);
     assert!(!ok && err.contains("already ended"), "{err}");
+    // Ids are base64url: one may start with '-' and is still an id, not a flag.
+    let (ok, _, err) = tessera(&app, &["session", "revoke", "-no-such"], None);
+    assert!(!ok && err.contains("no session '-no-such'"), "{err}");
     assert_eq!(
         active(&app, &first).await as u8 + active(&app, &second).await as u8,
         1,
