@@ -2,6 +2,7 @@
 //! in, consents, and lets the form_post page's script deliver the code to a relying party.
 //! `.ci/run` installs Chromium; elsewhere the test is skipped with a message when it is absent.
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -46,6 +47,7 @@ impl Browser {
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .unwrap();
         let base = format!("http://127.0.0.1:{port}");
@@ -157,8 +159,11 @@ impl Browser {
 }
 
 impl Drop for Browser {
+    /// Ends chromedriver and the Chromium it started: they share a process group, and
+    /// killing only chromedriver would leave the browser running after the test.
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.driver.wait();
     }
 }
