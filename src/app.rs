@@ -70,7 +70,10 @@ pub fn master_key(config: &Config) -> Result<MasterKey, AppError> {
 /// Everything the server needs, with signing keys generated when none exist yet. Fails
 /// rather than serve without a current key in every family.
 pub async fn prepare(config: Config, clock: Clock) -> Result<web::Data<AppState>, AppError> {
-    let store = open_store(&config).await?;
+    let mut store = open_store(&config).await?;
+    if config.cache_refresh_interval > 0 {
+        store = store.with_caches();
+    }
     let master = master_key(&config)?;
     let policy = config.policy();
     let offload = BlockingPool;

@@ -49,6 +49,7 @@ struct FileConfig {
     session_ttl: Option<i64>,
     access_token_alg: Option<String>,
     key_reload_interval: Option<u64>,
+    cache_refresh_interval: Option<u64>,
     jwks_max_age: Option<i64>,
     refresh_token_ttl: Option<i64>,
     refresh_token_absolute_ttl: Option<i64>,
@@ -79,6 +80,9 @@ pub struct Config {
     pub access_token_alg: Alg,
     /// Seconds between keyring reloads from the database.
     pub key_reload_interval: u64,
+    /// Seconds between checks for changes to the cached clients, users, throttling counters
+    /// and revocations: how stale another replica's change can be here. 0: no caching.
+    pub cache_refresh_interval: u64,
     /// Cache-Control max-age of the JWKS, in seconds.
     pub jwks_max_age: i64,
     /// Idle lifetime of a refresh token: each rotation extends the grant by this much.
@@ -187,6 +191,14 @@ impl Config {
             interaction_ttl: 30 * 60,
             access_token_alg,
             key_reload_interval: file.key_reload_interval.unwrap_or(10),
+            cache_refresh_interval: match std::env::var("TESSERA_CACHE_REFRESH_INTERVAL") {
+                Ok(v) => v.parse().map_err(|_| {
+                    ConfigError(format!(
+                        "TESSERA_CACHE_REFRESH_INTERVAL must be a whole number of seconds, got '{v}'"
+                    ))
+                })?,
+                Err(_) => file.cache_refresh_interval.unwrap_or(1),
+            },
             jwks_max_age: file.jwks_max_age.unwrap_or(300),
             refresh_token_ttl: env_or("TESSERA_REFRESH_TOKEN_TTL", file.refresh_token_ttl)?
                 .unwrap_or(14 * 24 * 3600),

@@ -21,8 +21,21 @@ pub async fn refresh_keys(state: &AppState) -> Result<(), RotationError> {
     Ok(())
 }
 
-/// Every `key_reload_interval` the key schedule; about every ten minutes the purge.
+/// Every `key_reload_interval` the key schedule; about every ten minutes the purge; every
+/// `cache_refresh_interval` a look for changes to what the store caches.
 pub fn spawn(state: web::Data<AppState>) {
+    if state.config.cache_refresh_interval > 0 {
+        let state = state.clone();
+        let interval = Duration::from_secs(state.config.cache_refresh_interval);
+        actix_web::rt::spawn(async move {
+            loop {
+                actix_web::rt::time::sleep(interval).await;
+                if let Err(e) = state.store.refresh_caches(state.now()).await {
+                    tracing::warn!(error = %e, "cannot check for changes to the caches");
+                }
+            }
+        });
+    }
     let interval = Duration::from_secs(state.config.key_reload_interval.max(1));
     let purge_every = (600 / interval.as_secs()).max(1);
     actix_web::rt::spawn(async move {

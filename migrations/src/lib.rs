@@ -8,6 +8,7 @@ mod m20261126_000002_token_lifecycle;
 mod m20261126_000003_key_lifecycle;
 mod m20261126_000004_throttles;
 mod m20261203_000005_drop_interaction_login_at;
+mod m20261203_000006_revocations;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_key_lifecycle::Migration),
             Box::new(m20261126_000004_throttles::Migration),
             Box::new(m20261203_000005_drop_interaction_login_at::Migration),
+            Box::new(m20261203_000006_revocations::Migration),
         ]
     }
 }

@@ -63,15 +63,12 @@ pub async fn run(config: Config, command: KeysCommand, json_output: bool) -> Res
             print(json_output, json!(outcomes), &listing(&outcomes, line, ""));
         }
         KeysCommand::Revoke { kid } => {
-            let (alg, live) = keys
-                .revoke(&op.store, &op.schedule, &kid, now)
-                .await
-                .map_err(fail)?;
+            let alg = keys.revoke(&op.schedule, &kid, now).await.map_err(fail)?;
             let text = format!(
-                "revoked {alg} key {kid}: it leaves the JWKS at the next reload (within {}s); {live} unexpired token(s) signed with it no longer verify",
+                "revoked {alg} key {kid}: it leaves the JWKS at the next reload (within {}s); every unexpired token it signed no longer verifies",
                 op.config.key_reload_interval
             );
-            let value = json!({"revoked": kid, "alg": alg, "live_tokens_invalidated": live});
+            let value = json!({"revoked": kid, "alg": alg});
             print(json_output, value, &text);
         }
         KeysCommand::Rewrap {

@@ -9,7 +9,9 @@ use super::Ctx;
 use super::error::{AccountError, StoreError};
 use super::login::{self, Refusal};
 use super::model::{AuthMethod, Client, ClientSpec, GrantType, User};
-use super::ports::{ClientRepo, GrantRepo, Notifier, Offload, SessionRepo, ThrottleRepo, UserRepo};
+use super::ports::{
+    ClientRepo, GrantRepo, Notifier, Offload, RevocationList, SessionRepo, ThrottleRepo, UserRepo,
+};
 use super::scope::{self, Scope};
 use super::sessions::{self, SignedIn};
 use crate::keys::MasterKey;
@@ -208,7 +210,7 @@ pub async fn set_password<S, O, N>(
     keep: Option<&str>,
 ) -> Result<usize, AccountError>
 where
-    S: UserRepo + SessionRepo + GrantRepo + ClientRepo,
+    S: UserRepo + SessionRepo + GrantRepo + ClientRepo + RevocationList,
     O: Offload,
     N: Notifier,
 {
@@ -227,7 +229,7 @@ pub async fn set_disabled<S, N>(
     disabled: bool,
 ) -> Result<usize, AccountError>
 where
-    S: UserRepo + SessionRepo + GrantRepo + ClientRepo,
+    S: UserRepo + SessionRepo + GrantRepo + ClientRepo + RevocationList,
     N: Notifier,
 {
     let user = find_user(cx.store, username).await?;
@@ -246,7 +248,7 @@ pub async fn logout_everywhere<S, N>(
     username: &str,
 ) -> Result<usize, AccountError>
 where
-    S: UserRepo + SessionRepo + GrantRepo + ClientRepo,
+    S: UserRepo + SessionRepo + GrantRepo + ClientRepo + RevocationList,
     N: Notifier,
 {
     let user = find_user(cx.store, username).await?;
@@ -278,7 +280,7 @@ pub async fn change_own_password<S, O, N>(
     form: PasswordForm<'_>,
 ) -> Result<PasswordChange, AccountError>
 where
-    S: UserRepo + ThrottleRepo + SessionRepo + GrantRepo + ClientRepo,
+    S: UserRepo + ThrottleRepo + SessionRepo + GrantRepo + ClientRepo + RevocationList,
     O: Offload,
     N: Notifier,
 {

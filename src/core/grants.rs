@@ -1,10 +1,11 @@
-//! Whether a grant, and the tokens issued from it, still stand. One rule for every caller:
-//! the grant is neither revoked nor past its absolute end, its session (if any) has not
-//! ended, and its user (if any) is enabled.
+//! Whether a grant still stands, one rule for every caller: it is neither revoked nor past its
+//! absolute end, its session (if any) has not ended, and its user (if any) is enabled. And
+//! revoking one.
 
+use super::Ctx;
 use super::error::{OAuthError, StoreError};
-use super::model::{Client, Grant, IssuedToken, Session, User};
-use super::ports::{GrantRepo, SessionRepo, TokenRegister, UserRepo};
+use super::model::{Client, Grant, Revoked, Session, User};
+use super::ports::{ClientRepo, GrantRepo, RevocationList, SessionRepo, UserRepo};
 
 /// A grant that stands, with its user and session when it was made by a signed-in user.
 pub struct LiveGrant {
@@ -69,29 +70,24 @@ where
     }
 }
 
-/// A registered token that is unexpired, unrevoked, and whose grant still stands.
-pub struct ActiveToken {
-    pub token: IssuedToken,
-    pub live: LiveGrant,
+/// Revokes a grant: its refresh tokens stop working at once (the grant row) and its access
+/// tokens are refused until the longest of them has expired (the revocation list).
+pub async fn revoke<S>(cx: &Ctx<'_, S>, grant_id: &str) -> Result<(), StoreError>
+where
+    S: GrantRepo + RevocationList + ClientRepo,
+{
+    cx.store.revoke_grant(grant_id, cx.now).await?;
+    let until = cx.now + longest_access_token_ttl(cx).await?;
+    let revoked = Revoked::Grant(grant_id.to_owned());
+    cx.store.revoke(&revoked, until, cx.now).await
 }
 
-pub async fn active_token<S>(
-    store: &S,
-    jti: &str,
-    now: i64,
-) -> Result<Option<ActiveToken>, StoreError>
-where
-    S: TokenRegister + GrantRepo + SessionRepo + UserRepo,
-{
-    let Some(token) = store.find_token(jti).await? else {
-        return Ok(None);
-    };
-    if token.revoked_at.is_some() || token.expires_at <= now {
-        return Ok(None);
-    }
-    Ok(live_grant(store, &token.grant_id, now)
-        .await?
-        .map(|live| ActiveToken { token, live }))
+/// The longest an access token issued now could live (the global or a client's lifetime): how
+/// long a revocation of a grant or session must be remembered.
+pub async fn longest_access_token_ttl<S: ClientRepo>(cx: &Ctx<'_, S>) -> Result<i64, StoreError> {
+    let clients = cx.store.list_clients().await?;
+    let longest = clients.iter().filter_map(|c| c.access_token_ttl).max();
+    Ok(longest.unwrap_or(0).max(cx.policy.access_token_ttl))
 }
 
 #[cfg(test)]

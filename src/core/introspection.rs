@@ -5,12 +5,12 @@
 use serde_json::{Value, json};
 
 use super::Ctx;
+use super::access;
 use super::error::OAuthError;
-use super::grants::{active_token, live_grant};
+use super::grants::live_grant;
 use super::model::Client;
 use super::params::Params;
-use super::ports::{GrantRepo, RefreshTokenRepo, SessionRepo, TokenRegister, UserRepo};
-use super::revocation::access_token_claims;
+use super::ports::{GrantRepo, RefreshTokenRepo, RevocationList, SessionRepo, UserRepo};
 use crate::secret::hash;
 
 pub async fn introspect<S>(
@@ -19,7 +19,7 @@ pub async fn introspect<S>(
     params: &Params,
 ) -> Result<Value, OAuthError>
 where
-    S: TokenRegister + RefreshTokenRepo + GrantRepo + SessionRepo + UserRepo,
+    S: RevocationList + RefreshTokenRepo + GrantRepo + SessionRepo + UserRepo,
 {
     if client.is_public() {
         return Err(OAuthError::invalid_client(
@@ -30,19 +30,21 @@ where
     let now = cx.now;
     let inactive = json!({"active": false});
 
-    if let Some(claims) = access_token_claims(cx, token) {
-        if claims.exp <= now {
-            return Ok(inactive);
-        }
-        let Some(active) = active_token(cx.store, &claims.jti, now).await? else {
-            return Ok(inactive);
+    if access::signed_claims(cx, token).is_some() {
+        let active = match access::check(cx, token).await {
+            Ok(active) => active,
+            Err(crate::core::error::BearerError::Unavailable) => {
+                return Err(OAuthError::unavailable());
+            }
+            Err(_) => return Ok(inactive),
         };
+        let claims = active.claims;
         return Ok(json!({
             "active": true,
             "token_type": "Bearer",
             "scope": claims.scope,
             "client_id": claims.client_id,
-            "username": active.live.user.map(|u| u.username),
+            "username": active.user.map(|u| u.username),
             "sub": claims.sub,
             "aud": claims.aud,
             "iss": claims.iss,

@@ -8,7 +8,9 @@ use std::time::Duration;
 use super::Ctx;
 use super::error::{OAuthError, Unavailable};
 use super::model::{Device, Session, User};
-use super::ports::{ClientRepo, GrantRepo, Notifier, Offload, SessionRepo, ThrottleRepo, UserRepo};
+use super::ports::{
+    ClientRepo, GrantRepo, Notifier, Offload, RevocationList, SessionRepo, ThrottleRepo, UserRepo,
+};
 use super::sessions::{self, SignedIn};
 use super::throttle::Attempts;
 use crate::password;
@@ -53,7 +55,7 @@ pub async fn sign_in<S, O, N>(
     attempt: Attempt<'_>,
 ) -> Result<SignIn, OAuthError>
 where
-    S: UserRepo + ThrottleRepo + SessionRepo + GrantRepo + ClientRepo,
+    S: UserRepo + ThrottleRepo + SessionRepo + GrantRepo + ClientRepo + RevocationList,
     O: Offload,
     N: Notifier,
 {
@@ -119,7 +121,7 @@ async fn start_browser_session<S, N>(
     device: Device,
 ) -> Result<(Session, Option<String>), OAuthError>
 where
-    S: SessionRepo + GrantRepo + ClientRepo,
+    S: SessionRepo + GrantRepo + ClientRepo + RevocationList,
     N: Notifier,
 {
     match browser {

@@ -4,6 +4,7 @@
 //! `cli`, `store`, `backchannel`, `offload`) implement or call them. A test
 //! (`tests/it/ops/architecture.rs`) keeps it that way.
 
+pub mod access;
 pub mod accounts;
 pub mod authorize;
 pub mod consent;

@@ -206,23 +206,17 @@ pub struct RefreshToken {
     pub rotated_at: Option<i64>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TokenKind {
-    AccessToken,
-    IdToken,
-}
-
-wire_names!(TokenKind { AccessToken => "access_token", IdToken => "id_token" });
-
-/// An entry of the register of signed tokens: what revocation and key revocation consult.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IssuedToken {
-    pub jti: String,
-    pub grant_id: String,
-    pub kind: TokenKind,
-    pub kid: String,
-    pub expires_at: i64,
-    pub revoked_at: Option<i64>,
+/// Something revoked: refused wherever it shows up, until no token it affects can still be
+/// valid. Access tokens carry their jti, grant (`gid`) and session (`sid`), so a resource
+/// server's introspection and Tessera's own checks need no lookup of the token itself.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Revoked {
+    /// One access token, by jti.
+    Token(String),
+    /// Every token of a grant (a revoked refresh token, a replayed code, a reused refresh).
+    Grant(String),
+    /// Every token of every grant made in a session (the session ended).
+    Session(String),
 }
 
 /// Failed guesses at one secret (a password, a client secret) or from one IP.

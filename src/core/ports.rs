@@ -9,7 +9,7 @@ use std::future::Future;
 
 use super::error::StoreError;
 use super::model::{
-    AuthCode, Client, Failures, Grant, Interaction, IssuedToken, RefreshToken, Session, User,
+    AuthCode, Client, Failures, Grant, Interaction, RefreshToken, Revoked, Session, User,
 };
 use crate::keys::StoredKey;
 
@@ -146,17 +146,22 @@ pub trait RefreshTokenRepo: Sync {
     ) -> impl Future<Output = Stored<bool>> + Send;
 }
 
-/// The register of signed JWTs, for revocation by jti and by signing key.
-pub trait TokenRegister: Sync {
-    fn record_token(&self, token: &IssuedToken) -> impl Future<Output = Stored<()>> + Send;
-    fn find_token(&self, jti: &str) -> impl Future<Output = Stored<Option<IssuedToken>>> + Send;
-    fn revoke_token(&self, jti: &str, now: i64) -> impl Future<Output = Stored<()>> + Send;
-    /// Unexpired, unrevoked tokens signed with a key.
-    fn live_tokens_signed_by(
+/// The revocation list. Every replica answers `any_revoked` from memory, refreshed within the
+/// cache interval (and at once for what it revoked itself).
+pub trait RevocationList: Sync {
+    /// Records a revocation, kept until `until` (when nothing it affects is valid any more).
+    fn revoke(
         &self,
-        kid: &str,
+        revoked: &Revoked,
+        until: i64,
         now: i64,
-    ) -> impl Future<Output = Stored<u64>> + Send;
+    ) -> impl Future<Output = Stored<()>> + Send;
+    /// Whether any of these is revoked.
+    fn any_revoked(
+        &self,
+        revoked: &[Revoked],
+        now: i64,
+    ) -> impl Future<Output = Stored<bool>> + Send;
 }
 
 /// Counters of failed guesses, shared by every replica.

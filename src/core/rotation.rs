@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::Policy;
 use super::error::StoreError;
-use super::ports::{ClientRepo, KeyRepo, Offload, TokenRegister};
+use super::ports::{ClientRepo, KeyRepo, Offload};
 use super::sessions::LOGOUT_TOKEN_TTL;
 use crate::keys::{
     self, Alg, KeyError, KeyState, Keyring, MasterKey, Rotation, Schedule, SigningKey, StoredKey,
@@ -195,15 +195,13 @@ impl<R: KeyRepo, O: Offload> Keys<'_, R, O> {
     }
 
     /// Emergency: takes a key out of the JWKS at once. If it was signing, its family's
-    /// successor signs from now on. Returns how many unexpired tokens it had signed (they stop
-    /// verifying).
-    pub async fn revoke<T: TokenRegister>(
+    /// successor signs from now on. Every unexpired token it signed stops verifying.
+    pub async fn revoke(
         &self,
-        register: &T,
         schedule: &Schedule,
         kid: &str,
         now: i64,
-    ) -> Result<(Alg, u64), RotationError> {
+    ) -> Result<Alg, RotationError> {
         let rows = self.repo.signing_keys().await?;
         let lines = timeline(&rows, schedule, now);
         let line = lines
@@ -217,9 +215,8 @@ impl<R: KeyRepo, O: Offload> Keys<'_, R, O> {
         if line.state == KeyState::Current {
             self.rotate(schedule, Some(line.alg), true, now).await?;
         }
-        let live = register.live_tokens_signed_by(kid, now).await?;
-        tracing::warn!(%kid, live, "signing key revoked");
-        Ok((line.alg, live))
+        tracing::warn!(%kid, "signing key revoked");
+        Ok(line.alg)
     }
 
     /// Re-seals every private key under a new master key, in one transaction; the signing
@@ -391,14 +388,14 @@ mod tests {
         let schedule = Schedule::new(&ROTATION, 100);
         let keyring = block_on(ops.load_keyring(&schedule, None, 10)).unwrap();
         let kid = keyring.current(Alg::ES256).unwrap().kid.clone();
-        let (alg, live) = block_on(ops.revoke(&store, &schedule, &kid, 20)).unwrap();
-        assert_eq!((alg, live), (Alg::ES256, 0));
+        let alg = block_on(ops.revoke(&schedule, &kid, 20)).unwrap();
+        assert_eq!(alg, Alg::ES256);
         let after = block_on(ops.load_keyring(&schedule, Some(&keyring), 20)).unwrap();
         let successor = after.current(Alg::ES256).unwrap();
         assert_ne!(successor.kid, kid);
         assert!(after.find(&kid).is_none(), "out of the JWKS");
         assert!(matches!(
-            block_on(ops.revoke(&store, &schedule, &kid, 30)),
+            block_on(ops.revoke(&schedule, &kid, 30)),
             Err(RotationError::AlreadyRevoked(_))
         ));
     }

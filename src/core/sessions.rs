@@ -8,8 +8,11 @@ use serde_json::json;
 
 use super::Ctx;
 use super::error::{AccountError, StoreError};
-use super::model::{Client, Session, User};
-use super::ports::{ClientRepo, GrantRepo, LogoutNotice, Notifier, SessionRepo, UserRepo};
+use super::grants::longest_access_token_ttl;
+use super::model::{Client, Revoked, Session, User};
+use super::ports::{
+    ClientRepo, GrantRepo, LogoutNotice, Notifier, RevocationList, SessionRepo, UserRepo,
+};
 use crate::secret::{hash, random_id};
 use crate::tokens::{self, LogoutTokenClaims};
 
@@ -17,6 +20,11 @@ const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-log
 
 /// Lifetime of a back-channel logout token (seconds).
 pub const LOGOUT_TOKEN_TTL: i64 = 120;
+
+/// How stale a device's "last seen" may be before a use of it is written (seconds): the
+/// devices page shows minutes, and a write per request would put the database on every
+/// refresh and sign-in's hot path.
+pub const LAST_SEEN_RESOLUTION: i64 = 60;
 
 /// A signed-in browser: its live session and enabled user.
 #[derive(Clone, Debug)]
@@ -53,6 +61,14 @@ pub async fn live_sessions<S: SessionRepo>(
     cx.store.live_sessions(user_id, cx.now).await
 }
 
+/// The device was used: its "last seen" moves, at most once per `LAST_SEEN_RESOLUTION`.
+pub async fn seen<S: SessionRepo>(cx: &Ctx<'_, S>, session: &Session) -> Result<(), StoreError> {
+    if cx.now - session.last_seen_at >= LAST_SEEN_RESOLUTION {
+        cx.store.touch_session(&session.id, cx.now).await?;
+    }
+    Ok(())
+}
+
 /// Ends each session (revoking its grants, and so its refresh and access tokens) and tells
 /// the clients. Returns how many were still live.
 pub async fn end_sessions<S, N>(
@@ -61,14 +77,17 @@ pub async fn end_sessions<S, N>(
     sessions: &[Session],
 ) -> Result<usize, StoreError>
 where
-    S: SessionRepo + GrantRepo + ClientRepo,
+    S: SessionRepo + GrantRepo + ClientRepo + RevocationList,
     N: Notifier,
 {
     let mut ended = 0;
     let mut notices = Vec::new();
+    let until = cx.now + longest_access_token_ttl(cx).await?;
     for session in sessions {
         let was_live = cx.store.end_session(&session.id, cx.now).await?;
         cx.store.revoke_session_grants(&session.id, cx.now).await?;
+        let revoked = Revoked::Session(session.id.clone());
+        cx.store.revoke(&revoked, until, cx.now).await?;
         if !was_live {
             continue;
         }
@@ -96,7 +115,7 @@ pub async fn end_user_sessions<S, N>(
     except: Option<&str>,
 ) -> Result<usize, StoreError>
 where
-    S: SessionRepo + GrantRepo + ClientRepo,
+    S: SessionRepo + GrantRepo + ClientRepo + RevocationList,
     N: Notifier,
 {
     let sessions: Vec<Session> = cx
@@ -117,7 +136,7 @@ pub async fn end_own_session<S, N>(
     sid: &str,
 ) -> Result<(), AccountError>
 where
-    S: SessionRepo + GrantRepo + ClientRepo,
+    S: SessionRepo + GrantRepo + ClientRepo + RevocationList,
     N: Notifier,
 {
     let target = cx
@@ -137,7 +156,7 @@ pub async fn end_session_by_id<S, N>(
     sid: &str,
 ) -> Result<bool, AccountError>
 where
-    S: SessionRepo + GrantRepo + ClientRepo,
+    S: SessionRepo + GrantRepo + ClientRepo + RevocationList,
     N: Notifier,
 {
     let session = cx

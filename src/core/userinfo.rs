@@ -1,57 +1,29 @@
-//! Access tokens presented to Tessera itself (the UserInfo endpoint, OIDC Core §5.3, and the
-//! admin API), and the claims about a user that granted scopes release (OIDC Core §5.4).
+//! The UserInfo endpoint (OIDC Core §5.3), and the claims about a user that granted scopes
+//! release (OIDC Core §5.4).
 
 use serde_json::Value;
 
 use super::Ctx;
+use super::access;
 use super::error::BearerError;
-use super::grants::{ActiveToken, active_token};
 use super::model::User;
-use super::ports::{GrantRepo, SessionRepo, TokenRegister, UserRepo};
+use super::ports::{RevocationList, UserRepo};
 use super::scope::Scope;
-use crate::tokens::{self, AccessTokenClaims, UserClaims};
-
-/// A signature-valid, unexpired, unrevoked access token of this issuer, with its grant.
-pub async fn check_access_token<S>(
-    cx: &Ctx<'_, S>,
-    token: &str,
-) -> Result<(AccessTokenClaims, ActiveToken), BearerError>
-where
-    S: TokenRegister + GrantRepo + SessionRepo + UserRepo,
-{
-    let claims: AccessTokenClaims = tokens::verify(&cx.keys, token, "at+jwt").ok_or(
-        BearerError::InvalidToken("the access token is malformed or its signature is invalid"),
-    )?;
-    if claims.iss != cx.policy.issuer {
-        return Err(BearerError::InvalidToken(
-            "the access token was issued by another provider",
-        ));
-    }
-    if claims.exp <= cx.now {
-        return Err(BearerError::InvalidToken("the access token has expired"));
-    }
-    let active =
-        active_token(cx.store, &claims.jti, cx.now)
-            .await?
-            .ok_or(BearerError::InvalidToken(
-                "the access token has been revoked",
-            ))?;
-    Ok((claims, active))
-}
+use crate::tokens::UserClaims;
 
 /// The claims of the token's user that its scope releases, with `sub`.
-pub async fn userinfo<S>(cx: &Ctx<'_, S>, token: &str) -> Result<Value, BearerError>
-where
-    S: TokenRegister + GrantRepo + SessionRepo + UserRepo,
-{
-    let (claims, active) = check_access_token(cx, token).await?;
-    let scope = Scope::parse(&claims.scope).unwrap_or_default();
+pub async fn userinfo<S: RevocationList + UserRepo>(
+    cx: &Ctx<'_, S>,
+    token: &str,
+) -> Result<Value, BearerError> {
+    let active = access::check(cx, token).await?;
+    let scope = Scope::parse(&active.claims.scope).unwrap_or_default();
     if !scope.contains("openid") {
         return Err(BearerError::InsufficientScope(
             "the access token was not granted the openid scope",
         ));
     }
-    let user = active.live.user.ok_or(BearerError::InvalidToken(
+    let user = active.user.ok_or(BearerError::InvalidToken(
         "the access token does not belong to a user",
     ))?;
     let mut body = serde_json::to_value(user_claims(&user, &scope)).unwrap_or_default();

@@ -31,27 +31,47 @@ impl ClientRepo for Store {
         }
         .insert(&self.db)
         .await?;
+        self.forget_clients();
         Ok(())
     }
 
     async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
-        Ok(client::Entity::find_by_id(id)
-            .one(&self.db)
-            .await?
-            .map(to_client))
+        let load = async {
+            Ok(client::Entity::find_by_id(id)
+                .one(&self.db)
+                .await?
+                .map(to_client))
+        };
+        self.cached(|c| &c.clients, id, load).await
     }
 
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
-        let rows = client::Entity::find()
-            .order_by_asc(client::Column::CreatedAt)
-            .all(&self.db)
-            .await?;
-        Ok(rows.into_iter().map(to_client).collect())
+        let load = async {
+            let rows = client::Entity::find()
+                .order_by_asc(client::Column::CreatedAt)
+                .all(&self.db)
+                .await?;
+            Ok(std::sync::Arc::new(
+                rows.into_iter().map(to_client).collect::<Vec<_>>(),
+            ))
+        };
+        let clients = self.cached(|c| &c.client_list, "", load).await?;
+        Ok(clients.as_ref().clone())
     }
 
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
         let result = client::Entity::delete_by_id(id).exec(&self.db).await?;
+        self.forget_clients();
         Ok(result.rows_affected > 0)
+    }
+}
+
+impl Store {
+    fn forget_clients(&self) {
+        if let Some(caches) = &self.caches {
+            caches.clients.clear();
+            caches.client_list.clear();
+        }
     }
 }
 

@@ -150,19 +150,31 @@ pub mod auth_code {
     no_relations!();
 }
 
-pub mod issued_token {
+pub mod revocation {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "issued_tokens")]
+    #[sea_orm(table_name = "revocations")]
+    pub struct Model {
+        /// "token:<jti>", "grant:<id>" or "session:<sid>".
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        /// When nothing it affects can still be valid.
+        pub until: i64,
+        pub created_at: i64,
+    }
+    no_relations!();
+}
+
+pub mod cache_version {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "cache_versions")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
-        pub jti: String,
-        pub grant_id: String,
-        pub kind: String,
-        pub kid: String,
-        pub expires_at: i64,
-        pub revoked_at: Option<i64>,
+        pub topic: String,
+        pub version: i64,
     }
     no_relations!();
 }

@@ -2,21 +2,27 @@
 //! (`core::ports`). SQLite by default, PostgreSQL for several replicas; the same code serves
 //! both. Rows are mapped to the core's plain models here and nowhere else.
 
+mod cache;
 mod clients;
 mod entities;
 mod flows;
 mod keys;
 mod purge;
+mod revocations;
 mod sessions;
 mod throttles;
 mod tokens;
 mod users;
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::SqliteJournalMode;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+
+use cache::Caches;
 
 use crate::core::error::StoreError;
 
@@ -41,9 +47,20 @@ impl Default for PoolSettings {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// In-memory copies in front of the hot tables (see cache.rs); None reads everything from
+    /// the database.
+    caches: Option<Arc<Caches>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("cached", &self.caches.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Store {
@@ -71,7 +88,35 @@ impl Store {
                     .foreign_keys(true)
             });
         let db = Database::connect(options).await?;
-        Ok(Self { db })
+        Ok(Self { db, caches: None })
+    }
+
+    /// Keeps clients, users, throttling counters and the revocation list in memory, refreshed
+    /// by `refresh_caches` (see cache.rs).
+    pub fn with_caches(mut self) -> Self {
+        self.caches = Some(Arc::new(Caches::default()));
+        self
+    }
+
+    /// A read through one of the caches: the cached value, or `load` (then cached).
+    async fn cached<V: Clone>(
+        &self,
+        pick: fn(&Caches) -> &cache::Cache<String, V>,
+        key: &str,
+        load: impl Future<Output = Result<V, StoreError>>,
+    ) -> Result<V, StoreError> {
+        let Some(caches) = &self.caches else {
+            return load.await;
+        };
+        let cache = pick(caches);
+        match cache.get(key) {
+            Ok(value) => Ok(value),
+            Err(generation) => {
+                let value = load.await?;
+                cache.insert(generation, key.to_owned(), value.clone());
+                Ok(value)
+            }
+        }
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {

@@ -3,11 +3,11 @@
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use super::Store;
-use super::entities::{auth_code, interaction, issued_token, refresh_token, throttle};
+use super::entities::{auth_code, interaction, refresh_token, revocation, throttle};
 use crate::core::error::StoreError;
 
 impl Store {
-    /// Expired interactions, codes, token records, refresh tokens and throttling counters.
+    /// Expired interactions, codes, revocations, refresh tokens and throttling counters.
     /// Returns how many rows went.
     pub async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
         // Codes and interactions linger a day so that a late replay is still recognised.
@@ -23,8 +23,8 @@ impl Store {
             .exec(&self.db)
             .await?
             .rows_affected;
-        removed += issued_token::Entity::delete_many()
-            .filter(issued_token::Column::ExpiresAt.lt(now))
+        removed += revocation::Entity::delete_many()
+            .filter(revocation::Column::Until.lt(now))
             .exec(&self.db)
             .await?
             .rows_affected;

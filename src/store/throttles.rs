@@ -11,12 +11,15 @@ use crate::core::ports::ThrottleRepo;
 
 impl ThrottleRepo for Store {
     async fn failures(&self, key: &str) -> Result<Option<Failures>, StoreError> {
-        let row = throttle::Entity::find_by_id(key).one(&self.db).await?;
-        Ok(row.map(|r| Failures {
-            count: r.failures,
-            window_start: r.window_start,
-            locked_until: r.locked_until,
-        }))
+        let load = async {
+            let row = throttle::Entity::find_by_id(key).one(&self.db).await?;
+            Ok(row.map(|r| Failures {
+                count: r.failures,
+                window_start: r.window_start,
+                locked_until: r.locked_until,
+            }))
+        };
+        self.cached(|c| &c.throttles, key, load).await
     }
 
     async fn save_failures(&self, key: &str, f: &Failures) -> Result<(), StoreError> {
@@ -38,11 +41,21 @@ impl ThrottleRepo for Store {
             )
             .exec(&self.db)
             .await?;
+        self.remember_failures(key, Some(*f));
         Ok(())
     }
 
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
         throttle::Entity::delete_by_id(key).exec(&self.db).await?;
+        self.remember_failures(key, None);
         Ok(())
+    }
+}
+
+impl Store {
+    fn remember_failures(&self, key: &str, failures: Option<Failures>) {
+        if let Some(caches) = &self.caches {
+            caches.throttles.put(key.to_owned(), failures);
+        }
     }
 }

@@ -23,14 +23,18 @@ impl UserRepo for Store {
         }
         .insert(&self.db)
         .await?;
+        self.forget_user(&u.id);
         Ok(())
     }
 
     async fn find_user(&self, id: &str) -> Result<Option<User>, StoreError> {
-        Ok(user::Entity::find_by_id(id)
-            .one(&self.db)
-            .await?
-            .map(to_user))
+        let load = async {
+            Ok(user::Entity::find_by_id(id)
+                .one(&self.db)
+                .await?
+                .map(to_user))
+        };
+        self.cached(|c| &c.users, id, load).await
     }
 
     async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
@@ -56,6 +60,7 @@ impl UserRepo for Store {
             .filter(user::Column::Id.eq(user_id))
             .exec(&self.db)
             .await?;
+        self.forget_user(user_id);
         Ok(())
     }
 
@@ -65,7 +70,16 @@ impl UserRepo for Store {
             .filter(user::Column::Id.eq(user_id))
             .exec(&self.db)
             .await?;
+        self.forget_user(user_id);
         Ok(())
+    }
+}
+
+impl Store {
+    fn forget_user(&self, id: &str) {
+        if let Some(caches) = &self.caches {
+            caches.users.forget(id);
+        }
     }
 }
 

@@ -37,6 +37,9 @@ pub struct AccessTokenClaims {
     pub auth_time: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// The grant the token was issued from: revoking the grant revokes the token.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gid: Option<String>,
 }
 
 /// Claims about the user that the granted scopes release (OIDC Core §5.4).

@@ -16,6 +16,7 @@ mod hardening;
 mod logout;
 mod ops;
 mod refresh;
+mod replicas;
 mod revocation;
 mod rotation;
 mod throttling;

@@ -241,9 +241,8 @@ async fn an_emergency_revoke_removes_the_key_at_once() {
     let tokens = app.tokens(&browser()).await;
     let access = tokens["access_token"].as_str().unwrap().to_owned();
     let kid = header(&access)["kid"].as_str().unwrap().to_owned();
-    let (alg, live) = app.revoke_key(&kid).await.unwrap();
+    let alg = app.revoke_key(&kid).await.unwrap();
     assert_eq!(alg, Alg::ES256);
-    assert!(live >= 1, "the access token it signed is counted");
     tessera::jobs::refresh_keys(&app.state).await.unwrap();
     let jwks = app
         .rp_http

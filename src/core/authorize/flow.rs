@@ -10,10 +10,10 @@ use crate::core::login::{self, Attempt, Refusal, SignIn};
 use crate::core::model::{AuthCode, Grant, Interaction, Session};
 use crate::core::params::Params;
 use crate::core::ports::{
-    ClientRepo, CodeRepo, ConsentRepo, GrantRepo, InteractionRepo, Notifier, Offload, SessionRepo,
-    ThrottleRepo, UserRepo,
+    ClientRepo, CodeRepo, ConsentRepo, GrantRepo, InteractionRepo, Notifier, Offload,
+    RevocationList, SessionRepo, ThrottleRepo, UserRepo,
 };
-use crate::core::sessions::SignedIn;
+use crate::core::sessions::{self, SignedIn};
 use crate::secret::{hash, random_id, random_token};
 
 /// The answer to send back to the client's redirect_uri.
@@ -182,7 +182,8 @@ where
         + CodeRepo
         + SessionRepo
         + UserRepo
-        + ThrottleRepo,
+        + ThrottleRepo
+        + RevocationList,
     O: Offload,
     N: Notifier,
 {
@@ -294,7 +295,7 @@ where
         used_at: None,
     };
     cx.store.insert_code(&row).await?;
-    cx.store.touch_session(&session.id, now).await?;
+    sessions::seen(cx, session).await?;
     Ok(respond(cx, req.to.clone(), vec![("code", code)]))
 }
 

@@ -37,7 +37,7 @@ pub(super) struct Tables {
     pub(super) grants: Vec<Grant>,
     pub(super) codes: Vec<AuthCode>,
     pub(super) refresh_tokens: Vec<RefreshToken>,
-    pub(super) issued: Vec<IssuedToken>,
+    pub(super) revoked: HashMap<Revoked, i64>,
     pub(super) failures: HashMap<String, Failures>,
     pub(super) keys: Vec<StoredKey>,
 }
@@ -354,31 +354,18 @@ impl RefreshTokenRepo for MemoryStore {
     }
 }
 
-impl TokenRegister for MemoryStore {
-    async fn record_token(&self, token: &IssuedToken) -> Stored<()> {
-        self.with(|t| t.issued.push(token.clone())).await
-    }
-    async fn find_token(&self, jti: &str) -> Stored<Option<IssuedToken>> {
-        self.with(|t| find(&t.issued, |i| i.jti == jti)).await
-    }
-    async fn revoke_token(&self, jti: &str, now: i64) -> Stored<()> {
+impl RevocationList for MemoryStore {
+    async fn revoke(&self, revoked: &Revoked, until: i64, _now: i64) -> Stored<()> {
         self.with(|t| {
-            for i in t
-                .issued
-                .iter_mut()
-                .filter(|i| i.jti == jti && i.revoked_at.is_none())
-            {
-                i.revoked_at = Some(now);
-            }
+            t.revoked.entry(revoked.clone()).or_insert(until);
         })
         .await
     }
-    async fn live_tokens_signed_by(&self, kid: &str, now: i64) -> Stored<u64> {
+    async fn any_revoked(&self, revoked: &[Revoked], now: i64) -> Stored<bool> {
         self.with(|t| {
-            t.issued
+            revoked
                 .iter()
-                .filter(|i| i.kid == kid && i.expires_at > now && i.revoked_at.is_none())
-                .count() as u64
+                .any(|r| t.revoked.get(r).is_some_and(|until| *until > now))
         })
         .await
     }

@@ -5,11 +5,11 @@
 use super::issue::{self, Person, Subject, TokenResponse};
 use crate::core::Ctx;
 use crate::core::error::OAuthError;
-use crate::core::grants::user_grant;
+use crate::core::grants::{self, user_grant};
 use crate::core::model::Client;
 use crate::core::pkce;
 use crate::core::ports::{
-    CodeRepo, GrantRepo, RefreshTokenRepo, SessionRepo, TokenRegister, UserRepo,
+    ClientRepo, CodeRepo, GrantRepo, RefreshTokenRepo, RevocationList, SessionRepo, UserRepo,
 };
 use crate::secret::hash;
 
@@ -26,7 +26,13 @@ pub async fn exchange<S>(
     redemption: Redemption<'_>,
 ) -> Result<TokenResponse, OAuthError>
 where
-    S: CodeRepo + GrantRepo + SessionRepo + UserRepo + RefreshTokenRepo + TokenRegister,
+    S: CodeRepo
+        + GrantRepo
+        + SessionRepo
+        + UserRepo
+        + RefreshTokenRepo
+        + RevocationList
+        + ClientRepo,
 {
     let invalid = |msg: &'static str| OAuthError::invalid_grant(msg);
     let row = cx
@@ -40,7 +46,7 @@ where
         ));
     }
     if row.used_at.is_some() || !cx.store.claim_code(&row.code_hash, cx.now).await? {
-        cx.store.revoke_grant(&row.grant_id, cx.now).await?;
+        grants::revoke(cx, &row.grant_id).await?;
         tracing::warn!(client_id = %client.id, "authorization code replayed; its grant is revoked");
         return Err(invalid(
             "the authorization code was already used; tokens issued with it are revoked",
@@ -70,7 +76,7 @@ where
     let (grant, user, session) = user_grant(cx.store, client, &row.grant_id, cx.now).await?;
     let refresh_token = issue::first_refresh_token(cx, client, &grant).await?;
     let subject = Subject {
-        grant: &grant,
+        grant: Some(&grant),
         person: Some(Person {
             user: &user,
             session: &session,
@@ -79,7 +85,7 @@ where
         scope: &grant.scope,
         refresh_token,
     };
-    issue::issue(cx, client, subject).await
+    issue::issue(cx, client, subject)
 }
 
 #[cfg(test)]

@@ -4,37 +4,24 @@
 use super::issue::{self, Subject, TokenResponse};
 use crate::core::Ctx;
 use crate::core::error::OAuthError;
-use crate::core::model::{Client, Grant};
-use crate::core::ports::{GrantRepo, TokenRegister};
+use crate::core::model::Client;
 use crate::core::scope::{Scope, is_user_scope};
-use crate::secret::random_id;
 
-pub async fn grant<S: GrantRepo + TokenRegister>(
+/// A self-contained access token and nothing stored: revoking it records its jti.
+pub fn grant<S>(
     cx: &Ctx<'_, S>,
     client: &Client,
     scope: Option<Scope>,
 ) -> Result<TokenResponse, OAuthError> {
     let scope = granted_scope(client, scope)?;
-    let grant = Grant {
-        id: random_id(),
-        user_id: None,
-        client_id: client.id.clone(),
-        session_id: None,
-        scope: scope.clone(),
-        auth_time: None,
-        created_at: cx.now,
-        revoked_at: None,
-        expires_at: None,
-    };
-    cx.store.insert_grant(&grant).await?;
     let subject = Subject {
-        grant: &grant,
+        grant: None,
         person: None,
         nonce: None,
         scope: &scope,
         refresh_token: None,
     };
-    issue::issue(cx, client, subject).await
+    issue::issue(cx, client, subject)
 }
 
 /// The requested scope if the client may have it, else every API scope it is registered for.

@@ -5,10 +5,8 @@ use serde::Serialize;
 
 use crate::core::Ctx;
 use crate::core::error::{OAuthError, StoreError};
-use crate::core::model::{
-    Client, Grant, GrantType, IssuedToken, RefreshToken, Session, TokenKind, User,
-};
-use crate::core::ports::{RefreshTokenRepo, TokenRegister};
+use crate::core::model::{Client, Grant, GrantType, RefreshToken, Session, User};
+use crate::core::ports::RefreshTokenRepo;
 use crate::core::scope::Scope;
 use crate::core::userinfo::user_claims;
 use crate::keys::{Alg, SigningKey};
@@ -36,7 +34,8 @@ pub struct Person<'a> {
 
 /// What the tokens are about.
 pub struct Subject<'a> {
-    pub grant: &'a Grant,
+    /// The user's grant; None for client_credentials, which keeps no state at all.
+    pub grant: Option<&'a Grant>,
     /// None for client_credentials: the client acts for itself.
     pub person: Option<Person<'a>>,
     pub nonce: Option<&'a str>,
@@ -45,14 +44,18 @@ pub struct Subject<'a> {
     pub refresh_token: Option<String>,
 }
 
-pub async fn issue<S: TokenRegister>(
+/// Signs the tokens; nothing is stored (a revocation is what gets recorded, if one comes).
+pub fn issue<S>(
     cx: &Ctx<'_, S>,
     client: &Client,
     subject: Subject<'_>,
 ) -> Result<TokenResponse, OAuthError> {
     let now = cx.now;
     let policy = cx.policy;
-    let access_ttl = client.access_token_ttl.unwrap_or(policy.access_token_ttl);
+    let grant = subject.grant;
+    // No access token outlives its grant.
+    let access_exp = (now + client.access_token_ttl.unwrap_or(policy.access_token_ttl))
+        .min(grant.and_then(|g| g.expires_at).unwrap_or(i64::MAX));
 
     let at_key = signing_key(cx, policy.access_token_alg)?;
     let at_claims = AccessTokenClaims {
@@ -65,24 +68,16 @@ pub async fn issue<S: TokenRegister>(
             .audience
             .clone()
             .unwrap_or_else(|| policy.issuer.clone()),
-        exp: now + access_ttl,
+        exp: access_exp,
         iat: now,
         jti: random_id(),
         client_id: client.id.clone(),
         scope: subject.scope.to_string(),
-        auth_time: subject.grant.auth_time,
+        auth_time: grant.and_then(|g| g.auth_time),
         sid: subject.person.as_ref().map(|p| p.session.id.clone()),
+        gid: grant.map(|g| g.id.clone()),
     };
     let access_token = sign(at_key, "at+jwt", &at_claims)?;
-    record(
-        cx,
-        at_claims.jti.clone(),
-        subject.grant,
-        TokenKind::AccessToken,
-        at_key,
-        at_claims.exp,
-    )
-    .await?;
 
     let id_token = match &subject.person {
         Some(person) if subject.scope.contains("openid") => {
@@ -101,17 +96,7 @@ pub async fn issue<S: TokenRegister>(
                 at_hash: Some(tokens::at_hash(&access_token)),
                 user: user_claims(person.user, subject.scope),
             };
-            let token = sign(key, "JWT", &claims)?;
-            record(
-                cx,
-                random_id(),
-                subject.grant,
-                TokenKind::IdToken,
-                key,
-                claims.exp,
-            )
-            .await?;
-            Some(token)
+            Some(sign(key, "JWT", &claims)?)
         }
         _ => None,
     };
@@ -119,7 +104,7 @@ pub async fn issue<S: TokenRegister>(
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in: access_ttl,
+        expires_in: access_exp - now,
         scope: subject.scope.to_string(),
         id_token,
         refresh_token: subject.refresh_token,
@@ -170,23 +155,4 @@ fn sign<T: Serialize>(key: &SigningKey, typ: &str, claims: &T) -> Result<String,
         tracing::error!(error = %e, "token signing failed");
         OAuthError::server_error()
     })
-}
-
-async fn record<S: TokenRegister>(
-    cx: &Ctx<'_, S>,
-    jti: String,
-    grant: &Grant,
-    kind: TokenKind,
-    key: &SigningKey,
-    expires_at: i64,
-) -> Result<(), StoreError> {
-    let token = IssuedToken {
-        jti,
-        grant_id: grant.id.clone(),
-        kind,
-        kid: key.kid.clone(),
-        expires_at,
-        revoked_at: None,
-    };
-    cx.store.record_token(&token).await
 }

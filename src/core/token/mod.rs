@@ -13,7 +13,9 @@ use super::Ctx;
 use super::error::{ErrorCode, OAuthError};
 use super::model::{Client, GrantType};
 use super::params::Params;
-use super::ports::{CodeRepo, GrantRepo, RefreshTokenRepo, SessionRepo, TokenRegister, UserRepo};
+use super::ports::{
+    ClientRepo, CodeRepo, GrantRepo, RefreshTokenRepo, RevocationList, SessionRepo, UserRepo,
+};
 use super::scope::Scope;
 
 /// The grant a token request asks for.
@@ -81,7 +83,13 @@ pub async fn token<S>(
     params: &Params,
 ) -> Result<TokenResponse, OAuthError>
 where
-    S: CodeRepo + GrantRepo + SessionRepo + UserRepo + RefreshTokenRepo + TokenRegister,
+    S: CodeRepo
+        + GrantRepo
+        + SessionRepo
+        + UserRepo
+        + RefreshTokenRepo
+        + RevocationList
+        + ClientRepo,
 {
     let request = TokenRequest::parse(params)?;
     if !client.allows_grant(request.grant_type()) {
@@ -107,9 +115,7 @@ where
             refresh_token,
             scope,
         } => refresh_token::refresh(cx, client, &refresh_token, scope).await,
-        TokenRequest::ClientCredentials { scope } => {
-            client_credentials::grant(cx, client, scope).await
-        }
+        TokenRequest::ClientCredentials { scope } => client_credentials::grant(cx, client, scope),
     }
 }
 

@@ -6,10 +6,13 @@
 use super::issue::{self, Person, Subject, TokenResponse};
 use crate::core::Ctx;
 use crate::core::error::OAuthError;
-use crate::core::grants::user_grant;
+use crate::core::grants::{self, user_grant};
 use crate::core::model::{Client, RefreshToken};
-use crate::core::ports::{GrantRepo, RefreshTokenRepo, SessionRepo, TokenRegister, UserRepo};
+use crate::core::ports::{
+    ClientRepo, GrantRepo, RefreshTokenRepo, RevocationList, SessionRepo, UserRepo,
+};
 use crate::core::scope::Scope;
+use crate::core::sessions;
 use crate::secret::hash;
 
 pub async fn refresh<S>(
@@ -19,7 +22,7 @@ pub async fn refresh<S>(
     scope: Option<Scope>,
 ) -> Result<TokenResponse, OAuthError>
 where
-    S: GrantRepo + SessionRepo + UserRepo + RefreshTokenRepo + TokenRegister,
+    S: GrantRepo + SessionRepo + UserRepo + RefreshTokenRepo + RevocationList + ClientRepo,
 {
     let now = cx.now;
     let row = cx
@@ -70,7 +73,7 @@ where
             .await?
             .is_some();
         if now - rotated_at > cx.policy.refresh_reuse_grace || !successor_stands {
-            cx.store.revoke_grant(&grant.id, now).await?;
+            grants::revoke(cx, &grant.id).await?;
             tracing::warn!(client_id = %client.id, grant = %grant.id, "refresh token reused; the grant is revoked");
             return Err(OAuthError::invalid_grant(
                 "the refresh token was already used; every token of this grant is now revoked",
@@ -78,9 +81,9 @@ where
         }
     }
     // The device is in use: its "last seen" on the devices page moves.
-    cx.store.touch_session(&session.id, now).await?;
+    sessions::seen(cx, &session).await?;
     let subject = Subject {
-        grant: &grant,
+        grant: Some(&grant),
         person: Some(Person {
             user: &user,
             session: &session,
@@ -89,7 +92,7 @@ where
         scope: &scope,
         refresh_token: Some(successor),
     };
-    issue::issue(cx, client, subject).await
+    issue::issue(cx, client, subject)
 }
 
 #[cfg(test)]

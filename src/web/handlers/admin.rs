@@ -4,12 +4,12 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
+use crate::core::access;
 use crate::core::accounts::{self, UserSummary};
 use crate::core::error::BearerError;
 use crate::core::ports::{ClientRepo, UserRepo};
 use crate::core::scope::{self, Scope};
 use crate::core::sessions::{self, SessionSummary};
-use crate::core::userinfo::check_access_token;
 use crate::web::errors::AdminError;
 use crate::web::extract::bearer_token;
 use crate::web::state::AppState;
@@ -32,8 +32,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), AdminError> {
     let token = bearer_token(req)?.ok_or(BearerError::Missing)?;
-    let (claims, _) = check_access_token(&state.ctx(), &token).await?;
-    if !Scope::parse(&claims.scope)
+    let active = access::check(&state.ctx(), &token).await?;
+    if !Scope::parse(&active.claims.scope)
         .unwrap_or_default()
         .contains(scope::ADMIN)
     {

@@ -145,6 +145,27 @@ pub fn str_of(v: &serde_json::Value, key: &str) -> String {
         .to_owned()
 }
 
+/// Whether `check` comes true within the caches' staleness bound: what another process (a
+/// replica, the CLI) changes reaches this server's caches at its next check, at most
+/// `cache_refresh_interval` later (plus a margin for the check itself).
+pub async fn within_cache_bound<F, Fut>(app: &TestApp, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let bound = std::time::Duration::from_secs(app.state.config.cache_refresh_interval);
+    let deadline = std::time::Instant::now() + bound + std::time::Duration::from_millis(1500);
+    loop {
+        if check().await {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// A response's status and JSON body.
 pub async fn json(response: reqwest::Response) -> (u16, serde_json::Value) {
     let status = response.status().as_u16();
@@ -431,11 +452,11 @@ impl TestApp {
         keys.rotate(&schedule, alg, at_once, now).await.unwrap()
     }
 
-    pub async fn revoke_key(&self, kid: &str) -> Result<(Alg, u64), RotationError> {
+    pub async fn revoke_key(&self, kid: &str) -> Result<Alg, RotationError> {
         let schedule = self.schedule().await;
         let now = self.state.now();
         let keys = self.state.key_ops();
-        keys.revoke(&self.state.store, &schedule, kid, now).await
+        keys.revoke(&schedule, kid, now).await
     }
 
     /// Disables (or enables) a user as an operator would; its sessions end.

@@ -9,3 +9,4 @@ mod outage;
 mod process;
 mod purge;
 mod schema;
+mod writes;
