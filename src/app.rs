@@ -40,6 +40,7 @@ pub enum AppError {
 pub async fn open_store(config: &Config) -> Result<Store, AppError> {
     let url = || redact_url(&config.database_url);
     let pool = PoolSettings {
+        sqlite_durable: config.sqlite_durable,
         max_connections: config.db_max_connections,
         acquire_timeout: config.db_acquire_timeout,
         statement_timeout: config.db_statement_timeout,
@@ -67,6 +68,14 @@ pub fn master_key(config: &Config) -> Result<MasterKey, AppError> {
     }
 }
 
+/// The threads for CPU-heavy work, as configured.
+pub fn cpu_pool(config: &Config) -> BlockingPool {
+    match config.cpu_workers {
+        Some(n) => BlockingPool::new(n, config.cpu_queue_timeout),
+        None => BlockingPool::per_core(config.cpu_queue_timeout),
+    }
+}
+
 /// Everything the server needs, with signing keys generated when none exist yet. Fails
 /// rather than serve without a current key in every family.
 pub async fn prepare(config: Config, clock: Clock) -> Result<web::Data<AppState>, AppError> {
@@ -76,7 +85,7 @@ pub async fn prepare(config: Config, clock: Clock) -> Result<web::Data<AppState>
     }
     let master = master_key(&config)?;
     let policy = config.policy();
-    let offload = BlockingPool;
+    let offload = cpu_pool(&config);
     let now = clock.now();
     let keys = crate::core::rotation::Keys {
         repo: &store,
@@ -100,6 +109,7 @@ pub async fn prepare(config: Config, clock: Clock) -> Result<web::Data<AppState>
         metrics: Metrics::default(),
         notifier: Backchannel::background()?,
         offload,
+        discovery: Default::default(),
     }))
 }
 

@@ -50,6 +50,9 @@ struct FileConfig {
     access_token_alg: Option<String>,
     key_reload_interval: Option<u64>,
     cache_refresh_interval: Option<u64>,
+    cpu_workers: Option<usize>,
+    cpu_queue_timeout: Option<u64>,
+    sqlite_synchronous: Option<String>,
     jwks_max_age: Option<i64>,
     refresh_token_ttl: Option<i64>,
     refresh_token_absolute_ttl: Option<i64>,
@@ -83,6 +86,10 @@ pub struct Config {
     /// Seconds between checks for changes to the cached clients, users, throttling counters
     /// and revocations: how stale another replica's change can be here. 0: no caching.
     pub cache_refresh_interval: u64,
+    /// Threads for CPU-heavy work (argon2id, RSA key generation) [default: one per core].
+    pub cpu_workers: Option<usize>,
+    /// How long such work may wait for a thread before the request is answered 503.
+    pub cpu_queue_timeout: Duration,
     /// Cache-Control max-age of the JWKS, in seconds.
     pub jwks_max_age: i64,
     /// Idle lifetime of a refresh token: each rotation extends the grant by this much.
@@ -96,6 +103,9 @@ pub struct Config {
     pub key_rotation_period: i64,
     /// Clock difference tolerated between Tessera and relying parties (seconds).
     pub clock_skew: i64,
+    /// SQLite waits for the disk on every commit (true, `sqlite_synchronous = "full"`) or
+    /// only at checkpoints (`"normal"`: a commit survives Tessera crashing, not the machine).
+    pub sqlite_durable: bool,
     /// Connections per replica [default: 8 for SQLite, 16 for PostgreSQL].
     pub db_max_connections: Option<u32>,
     /// How long a request waits for a database connection before answering 503.
@@ -199,6 +209,17 @@ impl Config {
                 })?,
                 Err(_) => file.cache_refresh_interval.unwrap_or(1),
             },
+            sqlite_durable: match file.sqlite_synchronous.as_deref() {
+                None | Some("full") => true,
+                Some("normal") => false,
+                Some(other) => {
+                    return Err(ConfigError(format!(
+                        "sqlite_synchronous must be \"full\" or \"normal\", got '{other}'"
+                    )));
+                }
+            },
+            cpu_workers: file.cpu_workers,
+            cpu_queue_timeout: Duration::from_secs(file.cpu_queue_timeout.unwrap_or(10)),
             jwks_max_age: file.jwks_max_age.unwrap_or(300),
             refresh_token_ttl: env_or("TESSERA_REFRESH_TOKEN_TTL", file.refresh_token_ttl)?
                 .unwrap_or(14 * 24 * 3600),

@@ -8,8 +8,10 @@ use tessera::cli::Cli;
 #[actix_web::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    cli.init_logging();
-    match cli.run().await {
+    let logs = cli.init_logging();
+    let outcome = cli.run().await;
+    drop(logs); // flushes the queued log lines before the error line and the exit
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("tessera: error: {message}");

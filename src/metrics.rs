@@ -21,7 +21,8 @@ struct Histogram {
 
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    /// Requests by endpoint, then status.
+    requests: Mutex<BTreeMap<String, BTreeMap<u16, u64>>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
     tokens: Mutex<BTreeMap<String, u64>>,
     login_failures: AtomicU64,
@@ -34,11 +35,22 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Metrics {
     pub fn observe_request(&self, endpoint: &str, status: u16, seconds: f64) {
-        *lock(&self.requests)
-            .entry((endpoint.to_owned(), status))
-            .or_default() += 1;
+        {
+            let mut requests = lock(&self.requests);
+            if !requests.contains_key(endpoint) {
+                requests.insert(endpoint.to_owned(), BTreeMap::new());
+            }
+            if let Some(by_status) = requests.get_mut(endpoint) {
+                *by_status.entry(status).or_default() += 1;
+            }
+        }
         let mut latency = lock(&self.latency);
-        let h = latency.entry(endpoint.to_owned()).or_default();
+        if !latency.contains_key(endpoint) {
+            latency.insert(endpoint.to_owned(), Histogram::default());
+        }
+        let Some(h) = latency.get_mut(endpoint) else {
+            return;
+        };
         for (i, bound) in BUCKETS.iter().enumerate() {
             if seconds <= *bound {
                 h.counts[i] += 1;
@@ -68,11 +80,13 @@ impl Metrics {
             "# HELP tessera_http_requests_total HTTP requests by endpoint and status."
         );
         let _ = writeln!(out, "# TYPE tessera_http_requests_total counter");
-        for ((endpoint, status), n) in lock(&self.requests).iter() {
-            let _ = writeln!(
-                out,
-                "tessera_http_requests_total{{endpoint=\"{endpoint}\",status=\"{status}\"}} {n}"
-            );
+        for (endpoint, by_status) in lock(&self.requests).iter() {
+            for (status, n) in by_status {
+                let _ = writeln!(
+                    out,
+                    "tessera_http_requests_total{{endpoint=\"{endpoint}\",status=\"{status}\"}} {n}"
+                );
+            }
         }
         let _ = writeln!(
             out,

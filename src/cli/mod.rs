@@ -63,8 +63,13 @@ enum Command {
 }
 
 impl Cli {
-    /// Logs go to stderr: the server logs its work, operator commands only warnings.
-    pub fn init_logging(&self) {
+    /// Logs go to stderr, written by a thread of their own so no request waits on the write
+    /// (lines queue, up to 128 Ki, rather than being dropped). The server logs its work,
+    /// operator commands only warnings. Keep the guard: dropping it flushes what is queued.
+    pub fn init_logging(&self) -> tracing_appender::non_blocking::WorkerGuard {
+        let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+            .lossy(false)
+            .finish(std::io::stderr());
         let default_filter = match self.command {
             Command::Serve { .. } => "info,sea_orm_migration=warn",
             _ => "warn",
@@ -73,13 +78,14 @@ impl Cli {
             .unwrap_or_else(|_| default_filter.into());
         let logs = tracing_subscriber::fmt()
             .with_env_filter(filter)
-            .with_writer(std::io::stderr);
+            .with_writer(writer);
         match self.log_format {
             LogFormat::Json => logs.json().flatten_event(true).init(),
             LogFormat::Text => logs
                 .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .init(),
         }
+        guard
     }
 
     pub async fn run(self) -> Result<(), String> {

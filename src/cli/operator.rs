@@ -37,7 +37,7 @@ impl Operator {
             .map_err(fail)?;
         let mut operator = Self {
             notifier: Backchannel::waiting().map_err(fail)?,
-            offload: BlockingPool,
+            offload: crate::app::cpu_pool(&config),
             keyring: Arc::new(Keyring::new(Vec::new())),
             config,
             policy,

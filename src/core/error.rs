@@ -44,12 +44,15 @@ wire_names!(ErrorCode {
     RegistrationNotSupported => "registration_not_supported",
 });
 
+/// Seconds a caller is told to wait when the server has no capacity for CPU-heavy work.
+pub const BUSY_RETRY_AFTER: i64 = 2;
+
 /// An OAuth 2.0 error: a code and a description for the developer reading it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthError {
     pub code: ErrorCode,
     pub description: Cow<'static, str>,
-    /// Set when the caller is locked out for this many seconds.
+    /// Set when the caller should wait this many seconds (locked out, or the server is busy).
     pub retry_after: Option<i64>,
 }
 
@@ -93,6 +96,17 @@ impl OAuthError {
             ErrorCode::ServerError,
             "the server could not complete the request",
         )
+    }
+
+    /// No capacity for the work now (see `ports::Offload`): try again in a moment.
+    pub fn busy() -> Self {
+        Self {
+            retry_after: Some(BUSY_RETRY_AFTER),
+            ..Self::new(
+                ErrorCode::TemporarilyUnavailable,
+                "the server is busy; try again in a moment",
+            )
+        }
     }
 
     pub fn unavailable() -> Self {
@@ -151,8 +165,8 @@ impl From<Unavailable> for OAuthError {
         match err {
             Unavailable::Store(e) => e.into(),
             Unavailable::Busy => {
-                tracing::warn!("no capacity for CPU-heavy work; answering unavailable");
-                Self::unavailable()
+                tracing::warn!("no capacity for CPU-heavy work; answering busy");
+                Self::busy()
             }
         }
     }

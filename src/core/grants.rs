@@ -128,7 +128,7 @@ mod tests {
             revoked_at: None,
             expires_at: None,
         };
-        block_on(store.insert_grant(&grant)).unwrap();
+        store.put_grant(grant);
         assert!(block_on(live_grant(&store, "g-cc", 10)).unwrap().is_some());
         block_on(store.revoke_grant("g-cc", 20)).unwrap();
         assert!(block_on(live_grant(&store, "g-cc", 30)).unwrap().is_none());

@@ -107,7 +107,6 @@ pub trait ConsentRepo: Sync {
 }
 
 pub trait GrantRepo: Sync {
-    fn insert_grant(&self, grant: &Grant) -> impl Future<Output = Stored<()>> + Send;
     fn find_grant(&self, id: &str) -> impl Future<Output = Stored<Option<Grant>>> + Send;
     fn revoke_grant(&self, id: &str, now: i64) -> impl Future<Output = Stored<()>> + Send;
     fn revoke_session_grants(
@@ -123,7 +122,12 @@ pub trait GrantRepo: Sync {
 }
 
 pub trait CodeRepo: Sync {
-    fn insert_code(&self, code: &AuthCode) -> impl Future<Output = Stored<()>> + Send;
+    /// A new grant and its code, in one transaction (one commit on the authorize path).
+    fn insert_grant_and_code(
+        &self,
+        grant: &Grant,
+        code: &AuthCode,
+    ) -> impl Future<Output = Stored<()>> + Send;
     fn find_code(&self, code_hash: &str) -> impl Future<Output = Stored<Option<AuthCode>>> + Send;
     /// Marks the code used with one conditional update: of concurrent claims exactly one wins.
     fn claim_code(&self, code_hash: &str, now: i64) -> impl Future<Output = Stored<bool>> + Send;

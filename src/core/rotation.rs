@@ -363,7 +363,7 @@ mod tests {
             Some(first.clone())
         );
         assert!(
-            String::from_utf8_lossy(keyring.jwks()).contains(&created[2]),
+            String::from_utf8_lossy(&keyring.jwks()).contains(&created[2]),
             "published early"
         );
         assert_ne!(

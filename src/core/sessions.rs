@@ -239,12 +239,11 @@ mod tests {
             ..client(AuthMethod::ClientSecretBasic)
         };
         store.put_client(listening.clone());
-        block_on(store.insert_grant(&Grant {
+        store.put_grant(Grant {
             id: "g-listener".into(),
             client_id: listening.id.clone(),
             ..grant.clone()
-        }))
-        .unwrap();
+        });
         let cx = context(&store, &policy, 200);
         let recorder = Recorder::default();
         let ended = block_on(end_user_sessions(&cx, &recorder, &alice.id, None)).unwrap();

@@ -5,8 +5,11 @@ mod generate;
 mod master;
 mod timeline;
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
 
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
@@ -183,12 +186,37 @@ impl SigningKey {
     }
 }
 
-/// The published keys, the signer of each family and the JWKS bytes, as one snapshot.
+/// The published keys, the signer of each family and the JWKS bytes, as one snapshot, with
+/// the tokens it has already verified.
 pub struct Keyring {
     keys: Vec<Arc<SigningKey>>,
     current: Vec<(Alg, usize)>,
-    jwks: Vec<u8>,
+    jwks: Bytes,
     etag: String,
+    verified: Verified,
+}
+
+/// Signatures this keyring has checked, by the SHA-256 of the whole token: the same access
+/// token presented again (a resource server introspecting, an app calling userinfo) costs a
+/// hash, not a signature verification. A new keyring (after a rotation or a revoked key)
+/// starts empty, so a key's removal also removes what it vouched for.
+#[derive(Default)]
+struct Verified(Mutex<HashMap<[u8; 32], Arc<VerifiedToken>>>);
+
+/// What the signature vouches for: the header's `typ` and the payload.
+pub struct VerifiedToken {
+    pub typ: Option<String>,
+    pub payload: Vec<u8>,
+}
+
+/// Verified tokens a keyring remembers at most (it starts over when full).
+const MAX_VERIFIED: usize = 4096;
+
+fn token_digest(token: &str) -> [u8; 32] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
 }
 
 impl Keyring {
@@ -208,13 +236,14 @@ impl Keyring {
         let document = serde_json::json!({
             "keys": keys.iter().map(|k| k.jwks_entry()).collect::<Vec<_>>()
         });
-        let jwks = document.to_string().into_bytes();
-        let etag = format!("\"{}\"", &hash(&String::from_utf8_lossy(&jwks))[..27]);
+        let jwks = document.to_string();
+        let etag = format!("\"{}\"", &hash(&jwks)[..27]);
         Self {
             keys,
             current,
-            jwks,
+            jwks: Bytes::from(jwks),
             etag,
+            verified: Verified::default(),
         }
     }
 
@@ -247,8 +276,24 @@ impl Keyring {
             .collect()
     }
 
-    pub fn jwks(&self) -> &[u8] {
-        &self.jwks
+    /// The JWKS document (cheap to clone: shared bytes).
+    pub fn jwks(&self) -> Bytes {
+        self.jwks.clone()
+    }
+
+    /// A token this keyring verified before.
+    pub fn verified(&self, token: &str) -> Option<Arc<VerifiedToken>> {
+        let cache = self.verified.0.lock().unwrap_or_else(|e| e.into_inner());
+        cache.get(&token_digest(token)).cloned()
+    }
+
+    /// Remembers a token whose signature checked out.
+    pub fn remember_verified(&self, token: &str, verified: VerifiedToken) {
+        let mut cache = self.verified.0.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= MAX_VERIFIED {
+            cache.clear();
+        }
+        cache.insert(token_digest(token), Arc::new(verified));
     }
 
     pub fn etag(&self) -> &str {

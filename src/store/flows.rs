@@ -2,7 +2,9 @@
 //! and authorization codes.
 
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
+};
 
 use super::entities::{auth_code, consent, grant, interaction};
 use super::{Store, from_json_list, to_json_list};
@@ -106,23 +108,6 @@ impl ConsentRepo for Store {
 }
 
 impl GrantRepo for Store {
-    async fn insert_grant(&self, g: &Grant) -> Result<(), StoreError> {
-        grant::ActiveModel {
-            id: Set(g.id.clone()),
-            user_id: Set(g.user_id.clone()),
-            client_id: Set(g.client_id.clone()),
-            session_id: Set(g.session_id.clone()),
-            scope: Set(g.scope.to_string()),
-            auth_time: Set(g.auth_time),
-            created_at: Set(g.created_at),
-            revoked_at: Set(g.revoked_at),
-            expires_at: Set(g.expires_at),
-        }
-        .insert(&self.db)
-        .await?;
-        Ok(())
-    }
-
     async fn find_grant(&self, id: &str) -> Result<Option<Grant>, StoreError> {
         let row = grant::Entity::find_by_id(id).one(&self.db).await?;
         Ok(row.map(|r| Grant {
@@ -174,21 +159,15 @@ impl GrantRepo for Store {
 }
 
 impl CodeRepo for Store {
-    async fn insert_code(&self, c: &AuthCode) -> Result<(), StoreError> {
-        auth_code::ActiveModel {
-            code_hash: Set(c.code_hash.clone()),
-            grant_id: Set(c.grant_id.clone()),
-            client_id: Set(c.client_id.clone()),
-            redirect_uri: Set(c.redirect_uri.clone()),
-            nonce: Set(c.nonce.clone()),
-            code_challenge: Set(c.code_challenge.clone()),
-            created_at: Set(c.created_at),
-            expires_at: Set(c.expires_at),
-            used_at: Set(c.used_at),
-        }
-        .insert(&self.db)
-        .await?;
-        Ok(())
+    async fn insert_grant_and_code(&self, g: &Grant, c: &AuthCode) -> Result<(), StoreError> {
+        let inserted = super::with_retry(|| async {
+            let txn = self.db.begin().await?;
+            grant_row(g).insert(&txn).await?;
+            code_row(c).insert(&txn).await?;
+            txn.commit().await
+        })
+        .await;
+        Ok(inserted?)
     }
 
     async fn find_code(&self, code_hash: &str) -> Result<Option<AuthCode>, StoreError> {
@@ -216,5 +195,33 @@ impl CodeRepo for Store {
             .exec(&self.db)
             .await?;
         Ok(claimed.rows_affected == 1)
+    }
+}
+
+fn grant_row(g: &Grant) -> grant::ActiveModel {
+    grant::ActiveModel {
+        id: Set(g.id.clone()),
+        user_id: Set(g.user_id.clone()),
+        client_id: Set(g.client_id.clone()),
+        session_id: Set(g.session_id.clone()),
+        scope: Set(g.scope.to_string()),
+        auth_time: Set(g.auth_time),
+        created_at: Set(g.created_at),
+        revoked_at: Set(g.revoked_at),
+        expires_at: Set(g.expires_at),
+    }
+}
+
+fn code_row(c: &AuthCode) -> auth_code::ActiveModel {
+    auth_code::ActiveModel {
+        code_hash: Set(c.code_hash.clone()),
+        grant_id: Set(c.grant_id.clone()),
+        client_id: Set(c.client_id.clone()),
+        redirect_uri: Set(c.redirect_uri.clone()),
+        nonce: Set(c.nonce.clone()),
+        code_challenge: Set(c.code_challenge.clone()),
+        created_at: Set(c.created_at),
+        expires_at: Set(c.expires_at),
+        used_at: Set(c.used_at),
     }
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::sqlx::sqlite::SqliteJournalMode;
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 use cache::Caches;
@@ -29,6 +29,9 @@ use crate::core::error::StoreError;
 /// Connection pool settings (see the README's configuration table).
 #[derive(Clone, Debug)]
 pub struct PoolSettings {
+    /// On SQLite: wait for the disk on every commit (`full`), or only at checkpoints
+    /// (`normal`: a commit survives a crash of Tessera, not of the machine).
+    pub sqlite_durable: bool,
     /// Default: 8 for SQLite, 16 for PostgreSQL (per replica).
     pub max_connections: Option<u32>,
     /// How long a request waits for a connection before answering 503.
@@ -40,6 +43,7 @@ pub struct PoolSettings {
 impl Default for PoolSettings {
     fn default() -> Self {
         Self {
+            sqlite_durable: true,
             max_connections: None,
             acquire_timeout: Duration::from_secs(3),
             statement_timeout: Duration::from_secs(5),
@@ -74,6 +78,11 @@ impl Store {
                 .map_err(|e| StoreError::Failed(format!("cannot create {}: {e}", dir.display())))?;
         }
         let sqlite = url.starts_with("sqlite");
+        let synchronous = if pool.sqlite_durable {
+            SqliteSynchronous::Full
+        } else {
+            SqliteSynchronous::Normal
+        };
         let mut options = ConnectOptions::new(url.to_owned());
         options
             .max_connections(pool.max_connections.unwrap_or(if sqlite { 8 } else { 16 }))
@@ -81,9 +90,10 @@ impl Store {
             .acquire_timeout(pool.acquire_timeout)
             .statement_timeout(pool.statement_timeout)
             .sqlx_logging(false)
-            .map_sqlx_sqlite_opts(|o| {
+            .map_sqlx_sqlite_opts(move |o| {
                 o.create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(synchronous)
                     .busy_timeout(Duration::from_secs(5))
                     .foreign_keys(true)
             });

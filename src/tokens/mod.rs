@@ -7,7 +7,7 @@ pub use claims::{AccessTokenClaims, IdTokenClaims, LogoutTokenClaims, UserClaims
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::keys::{Keyring, SigningKey};
+use crate::keys::{Keyring, SigningKey, VerifiedToken};
 use crate::secret::{b64url, b64url_decode};
 
 #[derive(Serialize)]
@@ -50,20 +50,33 @@ pub fn sign<T: Serialize>(key: &SigningKey, typ: &str, claims: &T) -> Result<Str
 }
 
 /// Verifies a JWS made by one of our published keys and returns its claims. Time and audience
-/// checks belong to the caller, which knows what the token is for.
+/// checks belong to the caller, which knows what the token is for. A token the keyring has
+/// verified before is not verified again.
 pub fn verify<T: DeserializeOwned>(keyring: &Keyring, token: &str, typ: &str) -> Option<T> {
     if token.len() > 16 * 1024 {
         return None;
     }
+    let verified = match keyring.verified(token) {
+        Some(verified) => verified,
+        None => {
+            let verified = verify_signature(keyring, token)?;
+            keyring.remember_verified(token, verified);
+            keyring.verified(token)?
+        }
+    };
+    if verified.typ.as_deref() != Some(typ) {
+        return None;
+    }
+    serde_json::from_slice(&verified.payload).ok()
+}
+
+fn verify_signature(keyring: &Keyring, token: &str) -> Option<VerifiedToken> {
     let mut parts = token.split('.');
     let (header_b64, payload_b64, signature_b64) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() {
         return None;
     }
     let header: ParsedHeader = serde_json::from_slice(&b64url_decode(header_b64)?).ok()?;
-    if header.typ.as_deref() != Some(typ) {
-        return None;
-    }
     let key = keyring.find(header.kid.as_deref()?)?;
     if header.alg != key.alg.as_str() {
         return None;
@@ -72,7 +85,10 @@ pub fn verify<T: DeserializeOwned>(keyring: &Keyring, token: &str, typ: &str) ->
     if !key.verify(signing_input.as_bytes(), &b64url_decode(signature_b64)?) {
         return None;
     }
-    serde_json::from_slice(&b64url_decode(payload_b64)?).ok()
+    Some(VerifiedToken {
+        typ: header.typ,
+        payload: b64url_decode(payload_b64)?,
+    })
 }
 
 /// OIDC Core §3.1.3.6: the left half of the SHA-256 of the access token (RS256 and ES256 both
@@ -110,6 +126,11 @@ mod tests {
         parts[1] = &forged;
         assert!(verify::<serde_json::Value>(&ring, &parts.join("."), "at+jwt").is_none());
         assert!(verify::<serde_json::Value>(&ring, "a.b", "at+jwt").is_none());
+        // Verified once, remembered: the same token again (and tampered copies) still answer
+        // exactly as the signature does.
+        assert!(verify::<serde_json::Value>(&ring, &token, "at+jwt").is_some());
+        assert!(verify::<serde_json::Value>(&ring, &token, "JWT").is_none());
+        assert!(verify::<serde_json::Value>(&ring, &parts.join("."), "at+jwt").is_none());
     }
 
     #[test]

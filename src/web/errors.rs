@@ -22,8 +22,10 @@ struct ErrorBody<'a> {
 
 impl ResponseError for OAuthError {
     fn status_code(&self) -> StatusCode {
-        if self.retry_after.is_some() {
-            return StatusCode::TOO_MANY_REQUESTS;
+        match (self.code, self.retry_after) {
+            (ErrorCode::TemporarilyUnavailable, _) => return StatusCode::SERVICE_UNAVAILABLE,
+            (_, Some(_)) => return StatusCode::TOO_MANY_REQUESTS,
+            _ => {}
         }
         match self.code {
             ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
@@ -102,7 +104,7 @@ fn account_error(error: AccountError) -> OAuthError {
         AccountError::Invalid(m) | AccountError::NotFound(m) | AccountError::Exists(m) => {
             OAuthError::invalid_request(m)
         }
-        AccountError::Busy => OAuthError::unavailable(),
+        AccountError::Busy => OAuthError::busy(),
         AccountError::Store(e) => e.into(),
     }
 }
@@ -120,10 +122,16 @@ impl ResponseError for PageError {
 
     fn error_response(&self) -> HttpResponse {
         let page = views::ErrorPage::new(self.status.is_server_error(), &self.error);
-        match views::render(&page) {
+        let mut response = match views::render(&page) {
             Some(body) => html(self.status, body),
             None => HttpResponse::build(self.status).body(self.error.description.to_string()),
+        };
+        if let Some(seconds) = self.error.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
+        response
     }
 }
 

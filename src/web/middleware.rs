@@ -23,6 +23,17 @@ const CORS_PATHS: [&str; 6] = [
     "/revoke",
 ];
 
+/// A request id unique to this process and its start: a random prefix and a counter. It
+/// names a request in the logs; it is not a secret, so it costs no randomness per request.
+fn next_request_id() -> String {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| crate::secret::random_id()[..10].to_owned());
+    format!("{prefix}-{:x}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
 pub async fn around_request(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
@@ -40,7 +51,7 @@ pub async fn around_request(
                 && v.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
-        .map_or_else(crate::secret::random_id, str::to_owned);
+        .map_or_else(next_request_id, str::to_owned);
     let method = req.method().clone();
     let path = req.path().to_owned();
     let cors_origin = match (&state, CORS_PATHS.contains(&path.as_str())) {

@@ -4,6 +4,8 @@
 
 use std::sync::{Arc, RwLock};
 
+use bytes::Bytes;
+
 use crate::backchannel::Backchannel;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -38,6 +40,27 @@ impl KeyringHandle {
     }
 }
 
+/// A document rendered once per keyring (discovery lists the algorithms that can sign).
+#[derive(Default)]
+pub struct PerKeyring(RwLock<Option<(String, Bytes)>>);
+
+impl PerKeyring {
+    /// The document for `keyring`, rendering it only when the keyring changed.
+    pub fn get(&self, keyring: &Keyring, render: impl FnOnce() -> Bytes) -> Bytes {
+        let current = |cached: &Option<(String, Bytes)>| match cached {
+            Some((etag, bytes)) if etag == keyring.etag() => Some(bytes.clone()),
+            _ => None,
+        };
+        if let Some(bytes) = current(&self.0.read().unwrap_or_else(|e| e.into_inner())) {
+            return bytes;
+        }
+        let bytes = render();
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) =
+            Some((keyring.etag().to_owned(), bytes.clone()));
+        bytes
+    }
+}
+
 pub struct AppState {
     pub config: Config,
     pub policy: Policy,
@@ -49,6 +72,8 @@ pub struct AppState {
     /// Back-channel logout delivery, in the background.
     pub notifier: Backchannel,
     pub offload: BlockingPool,
+    /// The discovery document, served from bytes.
+    pub discovery: PerKeyring,
 }
 
 impl AppState {

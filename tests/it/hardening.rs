@@ -6,10 +6,21 @@ use crate::helpers::{spawn_app, spawn_app_with};
 #[actix_web::test]
 async fn request_ids_size_limits_and_cors() {
     let app = spawn_app().await;
-    let response = app.rp_http.get(app.url("/healthz")).send().await.unwrap();
-    assert_eq!(
-        response.headers()["x-request-id"].to_str().unwrap().len(),
-        22
+    let request_id = || async {
+        let response = app.rp_http.get(app.url("/healthz")).send().await.unwrap();
+        response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (first, second) = (request_id().await, request_id().await);
+    assert_ne!(first, second, "each request has its own id");
+    assert!(
+        first.len() <= 64
+            && first
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "{first}"
     );
     let response = app
         .rp_http

@@ -281,11 +281,10 @@ where
         revoked_at: None,
         expires_at: Some(now + cx.policy.refresh_token_absolute_ttl),
     };
-    cx.store.insert_grant(&grant).await?;
     let code = random_token();
     let row = AuthCode {
         code_hash: hash(&code),
-        grant_id: grant.id,
+        grant_id: grant.id.clone(),
         client_id: req.client_id.clone(),
         redirect_uri: req.to.redirect_uri.clone(),
         nonce: req.nonce.clone(),
@@ -294,7 +293,7 @@ where
         expires_at: now + cx.policy.code_ttl,
         used_at: None,
     };
-    cx.store.insert_code(&row).await?;
+    cx.store.insert_grant_and_code(&grant, &row).await?;
     sessions::seen(cx, session).await?;
     Ok(respond(cx, req.to.clone(), vec![("code", code)]))
 }

@@ -61,6 +61,10 @@ impl MemoryStore {
         self.rotations.load(Ordering::SeqCst)
     }
 
+    pub fn put_grant(&self, grant: Grant) {
+        self.tables().grants.push(grant);
+    }
+
     pub fn put_client(&self, client: Client) {
         self.tables().clients.push(client);
     }
@@ -259,9 +263,6 @@ impl ConsentRepo for MemoryStore {
 }
 
 impl GrantRepo for MemoryStore {
-    async fn insert_grant(&self, grant: &Grant) -> Stored<()> {
-        self.with(|t| t.grants.push(grant.clone())).await
-    }
     async fn find_grant(&self, id: &str) -> Stored<Option<Grant>> {
         self.with(|t| find(&t.grants, |g| g.id == id)).await
     }
@@ -305,8 +306,12 @@ impl GrantRepo for MemoryStore {
 }
 
 impl CodeRepo for MemoryStore {
-    async fn insert_code(&self, code: &AuthCode) -> Stored<()> {
-        self.with(|t| t.codes.push(code.clone())).await
+    async fn insert_grant_and_code(&self, grant: &Grant, code: &AuthCode) -> Stored<()> {
+        self.with(|t| {
+            t.grants.push(grant.clone());
+            t.codes.push(code.clone());
+        })
+        .await
     }
     async fn find_code(&self, code_hash: &str) -> Stored<Option<AuthCode>> {
         self.with(|t| find(&t.codes, |c| c.code_hash == code_hash))

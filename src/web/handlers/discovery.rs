@@ -5,28 +5,35 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
+use bytes::Bytes;
+
+use crate::core::Policy;
 use crate::core::scope;
+use crate::keys::Keyring;
 use crate::web::state::AppState;
 
 pub async fn openid_configuration(state: web::Data<AppState>) -> HttpResponse {
-    respond(metadata(&state))
+    respond(&state)
 }
 
 pub async fn oauth_metadata(state: web::Data<AppState>) -> HttpResponse {
-    respond(metadata(&state))
+    respond(&state)
 }
 
-fn respond(body: Value) -> HttpResponse {
+/// Rendered once per keyring, then served as bytes.
+fn respond(state: &AppState) -> HttpResponse {
+    let keys = state.keys.snapshot();
+    let body = state.discovery.get(&keys, || {
+        Bytes::from(metadata(&state.policy, &keys).to_string())
+    });
     HttpResponse::Ok()
+        .content_type("application/json")
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .json(body)
+        .body(body)
 }
 
-fn metadata(state: &AppState) -> Value {
-    let config = &state.policy;
-    let algs: Vec<&str> = state
-        .keys
-        .snapshot()
+fn metadata(config: &Policy, keys: &Keyring) -> Value {
+    let algs: Vec<&str> = keys
         .signing_algs()
         .into_iter()
         .map(|a| a.as_str())

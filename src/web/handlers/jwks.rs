@@ -26,6 +26,6 @@ pub async fn jwks(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
     } else {
         response
             .content_type("application/jwk-set+json")
-            .body(keys.jwks().to_vec())
+            .body(keys.jwks())
     }
 }
