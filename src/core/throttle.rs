@@ -71,9 +71,14 @@ impl Attempts {
         Ok(delay_after(worst))
     }
 
-    /// A success clears the account's (not the IP's) count.
+    /// A success clears the account's (not the IP's) count, when there is one: the common
+    /// success, with no failures before it, writes nothing.
     pub async fn succeeded<R: ThrottleRepo>(&self, repo: &R) -> Result<(), StoreError> {
-        repo.clear_failures(&self.keys[0].0).await
+        let account = &self.keys[0].0;
+        if repo.failures(account).await?.is_some() {
+            repo.clear_failures(account).await?;
+        }
+        Ok(())
     }
 }
 
@@ -141,6 +146,18 @@ mod tests {
         block_on(attempts.succeeded(&store)).unwrap();
         let counters = store.failure_counts();
         assert_eq!(counters, vec![("ip:192.0.2.1".to_string(), 1)]);
+    }
+
+    #[test]
+    fn a_success_without_failures_writes_nothing() {
+        let policy = policy();
+        let store = MemoryStore::default();
+        let attempts = Attempts::client(&policy, "app", Some("192.0.2.1"));
+        block_on(attempts.succeeded(&store)).unwrap();
+        assert_eq!(store.throttle_writes(), 0);
+        block_on(attempts.failed(&store, &policy, 5)).unwrap();
+        block_on(attempts.succeeded(&store)).unwrap();
+        assert_eq!(store.throttle_writes(), 3, "two failures counted, one cleared");
     }
 
     #[test]

@@ -29,7 +29,7 @@ impl ClientRepo for Store {
             refresh_token_ttl: Set(c.refresh_token_ttl),
             backchannel_logout_uri: Set(c.backchannel_logout_uri.clone()),
         }
-        .insert(&self.db)
+        .insert(&self.writer)
         .await?;
         self.forget_clients();
         Ok(())
@@ -60,7 +60,7 @@ impl ClientRepo for Store {
     }
 
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
-        let result = client::Entity::delete_by_id(id).exec(&self.db).await?;
+        let result = client::Entity::delete_by_id(id).exec(&self.writer).await?;
         self.forget_clients();
         Ok(result.rows_affected > 0)
     }

@@ -24,7 +24,7 @@ impl InteractionRepo for Store {
             expires_at: Set(i.expires_at),
             completed_at: Set(i.completed_at),
         }
-        .insert(&self.db)
+        .insert(&self.writer)
         .await?;
         Ok(())
     }
@@ -54,7 +54,7 @@ impl InteractionRepo for Store {
         interaction::Entity::update_many()
             .col_expr(interaction::Column::SessionId, Expr::value(session_id))
             .filter(interaction::Column::Id.eq(id))
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(())
     }
@@ -64,7 +64,7 @@ impl InteractionRepo for Store {
             .col_expr(interaction::Column::CompletedAt, Expr::value(now))
             .filter(interaction::Column::Id.eq(id))
             .filter(interaction::Column::CompletedAt.is_null())
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(result.rows_affected == 1)
     }
@@ -101,7 +101,7 @@ impl ConsentRepo for Store {
                     .update_columns([consent::Column::Scopes, consent::Column::GrantedAt])
                     .to_owned(),
             )
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(())
     }
@@ -129,7 +129,7 @@ impl GrantRepo for Store {
             .col_expr(grant::Column::RevokedAt, Expr::value(now))
             .filter(grant::Column::Id.eq(id))
             .filter(grant::Column::RevokedAt.is_null())
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(())
     }
@@ -139,7 +139,7 @@ impl GrantRepo for Store {
             .col_expr(grant::Column::RevokedAt, Expr::value(now))
             .filter(grant::Column::SessionId.eq(session_id))
             .filter(grant::Column::RevokedAt.is_null())
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(())
     }
@@ -161,7 +161,7 @@ impl GrantRepo for Store {
 impl CodeRepo for Store {
     async fn insert_grant_and_code(&self, g: &Grant, c: &AuthCode) -> Result<(), StoreError> {
         let inserted = super::with_retry(|| async {
-            let txn = self.db.begin().await?;
+            let txn = self.writer.begin().await?;
             grant_row(g).insert(&txn).await?;
             code_row(c).insert(&txn).await?;
             txn.commit().await
@@ -192,7 +192,7 @@ impl CodeRepo for Store {
             .col_expr(auth_code::Column::UsedAt, Expr::value(now))
             .filter(auth_code::Column::CodeHash.eq(code_hash))
             .filter(auth_code::Column::UsedAt.is_null())
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(claimed.rows_affected == 1)
     }

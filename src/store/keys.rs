@@ -47,7 +47,7 @@ impl KeyRepo for Store {
             generation: Set(key.generation),
             revoked_at: Set(key.revoked_at),
         }
-        .insert(&self.db)
+        .insert(&self.writer)
         .await;
         match result {
             Ok(_) => Ok(true),
@@ -62,7 +62,7 @@ impl KeyRepo for Store {
         signing_key::Entity::update_many()
             .col_expr(signing_key::Column::ActivatesAt, Expr::value(activates_at))
             .filter(signing_key::Column::Kid.eq(kid))
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(())
     }
@@ -72,21 +72,21 @@ impl KeyRepo for Store {
             .col_expr(signing_key::Column::RevokedAt, Expr::value(now))
             .filter(signing_key::Column::Kid.eq(kid))
             .filter(signing_key::Column::RevokedAt.is_null())
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(())
     }
 
     async fn delete_key(&self, kid: &str) -> Result<(), StoreError> {
         signing_key::Entity::delete_by_id(kid)
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(())
     }
 
     async fn replace_sealed_keys(&self, sealed: &[(String, String)]) -> Result<(), StoreError> {
         let replaced = super::with_retry(|| async {
-            let txn = self.db.begin().await?;
+            let txn = self.writer.begin().await?;
             for (kid, value) in sealed {
                 signing_key::Entity::update_many()
                     .col_expr(

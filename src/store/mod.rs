@@ -53,7 +53,12 @@ impl Default for PoolSettings {
 
 #[derive(Clone)]
 pub struct Store {
+    /// Reads.
     db: DatabaseConnection,
+    /// Writes. On SQLite, one connection: writers queue here for the file's single write
+    /// lock instead of colliding in SQLite's busy handler, which waits by sleeping. On
+    /// PostgreSQL, the same pool as reads.
+    writer: DatabaseConnection,
     /// In-memory copies in front of the hot tables (see cache.rs); None reads everything from
     /// the database.
     caches: Option<Arc<Caches>>,
@@ -97,8 +102,18 @@ impl Store {
                     .busy_timeout(Duration::from_secs(5))
                     .foreign_keys(true)
             });
-        let db = Database::connect(options).await?;
-        Ok(Self { db, caches: None })
+        let db = Database::connect(options.clone()).await?;
+        let writer = if sqlite {
+            options.max_connections(1).min_connections(1);
+            Database::connect(options).await?
+        } else {
+            db.clone()
+        };
+        Ok(Self {
+            db,
+            writer,
+            caches: None,
+        })
     }
 
     /// Keeps clients, users, throttling counters and the revocation list in memory, refreshed
@@ -130,7 +145,7 @@ impl Store {
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        Ok(Migrator::up(&self.db, None).await?)
+        Ok(Migrator::up(&self.writer, None).await?)
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {

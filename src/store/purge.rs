@@ -15,22 +15,22 @@ impl Store {
         let mut removed = 0;
         removed += interaction::Entity::delete_many()
             .filter(interaction::Column::ExpiresAt.lt(day_ago))
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?
             .rows_affected;
         removed += auth_code::Entity::delete_many()
             .filter(auth_code::Column::ExpiresAt.lt(day_ago))
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?
             .rows_affected;
         removed += revocation::Entity::delete_many()
             .filter(revocation::Column::Until.lt(now))
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?
             .rows_affected;
         removed += refresh_token::Entity::delete_many()
             .filter(refresh_token::Column::ExpiresAt.lt(now))
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?
             .rows_affected;
         removed += throttle::Entity::delete_many()
@@ -40,7 +40,7 @@ impl Store {
                     .add(throttle::Column::LockedUntil.is_null())
                     .add(throttle::Column::LockedUntil.lt(now)),
             )
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?
             .rows_affected;
         Ok(removed)

@@ -28,7 +28,7 @@ impl RevocationList for Store {
         // Revoking what is already revoked changes nothing.
         revocation::Entity::insert(row)
             .on_conflict_do_nothing()
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         if let Some(caches) = &self.caches {
             caches.revoked_mut().until.insert(key, until);

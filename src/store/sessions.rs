@@ -24,7 +24,7 @@ impl SessionRepo for Store {
             expires_at: Set(s.expires_at),
             ended_at: Set(s.ended_at),
         }
-        .insert(&self.db)
+        .insert(&self.writer)
         .await?;
         Ok(())
     }
@@ -66,7 +66,7 @@ impl SessionRepo for Store {
             .col_expr(session::Column::AuthTime, Expr::value(now))
             .col_expr(session::Column::LastSeenAt, Expr::value(now))
             .filter(session::Column::Id.eq(id))
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(())
     }
@@ -75,7 +75,7 @@ impl SessionRepo for Store {
         session::Entity::update_many()
             .col_expr(session::Column::LastSeenAt, Expr::value(now))
             .filter(session::Column::Id.eq(id))
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(())
     }
@@ -85,7 +85,7 @@ impl SessionRepo for Store {
             .col_expr(session::Column::EndedAt, Expr::value(now))
             .filter(session::Column::Id.eq(id))
             .filter(session::Column::EndedAt.is_null())
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(result.rows_affected > 0)
     }

@@ -39,14 +39,14 @@ impl ThrottleRepo for Store {
                     ])
                     .to_owned(),
             )
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         self.remember_failures(key, Some(*f));
         Ok(())
     }
 
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
-        throttle::Entity::delete_by_id(key).exec(&self.db).await?;
+        throttle::Entity::delete_by_id(key).exec(&self.writer).await?;
         self.remember_failures(key, None);
         Ok(())
     }

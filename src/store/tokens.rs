@@ -14,7 +14,7 @@ use crate::core::ports::RefreshTokenRepo;
 
 impl RefreshTokenRepo for Store {
     async fn insert_refresh_token(&self, token: &RefreshToken) -> Result<(), StoreError> {
-        Ok(insert_refresh(&self.db, token).await?)
+        Ok(insert_refresh(&self.writer, token).await?)
     }
 
     async fn find_refresh_token(
@@ -50,7 +50,7 @@ impl Store {
         successor: &RefreshToken,
         now: i64,
     ) -> Result<bool, DbErr> {
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         let claimed = refresh_token::Entity::update_many()
             .col_expr(refresh_token::Column::RotatedAt, Expr::value(now))
             .filter(refresh_token::Column::TokenHash.eq(old_hash))

@@ -21,7 +21,7 @@ impl UserRepo for Store {
             password_changed_at: Set(u.password_changed_at),
             created_at: Set(u.created_at),
         }
-        .insert(&self.db)
+        .insert(&self.writer)
         .await?;
         self.forget_user(&u.id);
         Ok(())
@@ -58,7 +58,7 @@ impl UserRepo for Store {
             .col_expr(user::Column::PasswordHash, Expr::value(hash))
             .col_expr(user::Column::PasswordChangedAt, Expr::value(now))
             .filter(user::Column::Id.eq(user_id))
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         self.forget_user(user_id);
         Ok(())
@@ -68,7 +68,7 @@ impl UserRepo for Store {
         user::Entity::update_many()
             .col_expr(user::Column::Disabled, Expr::value(disabled))
             .filter(user::Column::Id.eq(user_id))
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         self.forget_user(user_id);
         Ok(())

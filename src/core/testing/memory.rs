@@ -47,6 +47,7 @@ pub struct MemoryStore {
     tables: Mutex<Tables>,
     interleaved: AtomicBool,
     rotations: AtomicUsize,
+    throttle_writes: AtomicUsize,
 }
 
 impl MemoryStore {
@@ -54,6 +55,11 @@ impl MemoryStore {
     pub fn interleaved(self) -> Self {
         self.interleaved.store(true, Ordering::SeqCst);
         self
+    }
+
+    /// How many times a throttling counter was written or cleared.
+    pub fn throttle_writes(&self) -> usize {
+        self.throttle_writes.load(Ordering::SeqCst)
     }
 
     /// How many refresh-token rotations succeeded.
@@ -381,12 +387,14 @@ impl ThrottleRepo for MemoryStore {
         self.with(|t| t.failures.get(key).copied()).await
     }
     async fn save_failures(&self, key: &str, failures: &Failures) -> Stored<()> {
+        self.throttle_writes.fetch_add(1, Ordering::SeqCst);
         self.with(|t| {
             t.failures.insert(key.to_owned(), *failures);
         })
         .await
     }
     async fn clear_failures(&self, key: &str) -> Stored<()> {
+        self.throttle_writes.fetch_add(1, Ordering::SeqCst);
         self.with(|t| {
             t.failures.remove(key);
         })
