@@ -2,12 +2,13 @@
 """Instruction counts of the token endpoint under callgrind, which are repeatable on this
 noisy shared machine where timings are not.
 
-    python3 bench/profile.py [REQUESTS]     # default 300 client_credentials requests
+    python3 bench/profile.py [REQUESTS] [client_credentials|refresh]   # default 300, client_credentials
 
 Starts the release build of Tessera on a fresh SQLite database under
 `valgrind --tool=callgrind`, collecting only while it answers REQUESTS sequential
-POST /token (client_credentials, client_secret_basic, ES256 JWT access token) requests,
-then prints the instructions per request and the functions that account for most of them.
+POST /token requests (client_credentials with client_secret_basic and an ES256 JWT access
+token, or refresh grants rotating one refresh token), then prints the instructions per
+request and the functions that account for most of them.
 """
 
 import base64
@@ -23,8 +24,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "tessera")
 
 
+FLOWS = os.path.join(os.path.dirname(BIN), "flows")
+
+
 def main():
     requests = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+    scenario = sys.argv[2] if len(sys.argv) > 2 else "client_credentials"
     home = tempfile.mkdtemp(prefix="bench-profile-")
     env = dict(os.environ, TESSERA_DATABASE_URL=f"sqlite://{home}/t.db?mode=rwc",
                TESSERA_MASTER_KEY="be" * 32, TESSERA_BIND="127.0.0.1:18181",
@@ -34,6 +39,15 @@ def main():
          "client_credentials", "--scope", "api:read", "--json"],
         env=env, check=True, capture_output=True, text=True).stdout)
     auth = "Basic " + base64.b64encode(f"bench-cc:{made['client_secret']}".encode()).decode()
+    app = json.loads(subprocess.run(
+        [BIN, "client", "create", "--name", "app", "--id", "bench-app", "--redirect-uri",
+         "http://127.0.0.1:9/cb", "--grant", "authorization_code", "--grant", "refresh_token",
+         "--id-token-alg", "ES256", "--json"],
+        env=env, check=True, capture_output=True, text=True).stdout)
+    subprocess.run([BIN, "user", "create", "--username", "alice", "--password-stdin"],
+                   env=env, input="correct horse battery", check=True, capture_output=True,
+                   text=True)
+    app_auth = "Basic " + base64.b64encode(f"bench-app:{app['client_secret']}".encode()).decode()
     out = os.path.join(home, "callgrind.out")
     # A first start outside valgrind makes the signing keys (RSA generation is slow there).
     first = subprocess.Popen([BIN, "serve"], env=env)
@@ -44,7 +58,19 @@ def main():
                                f"--callgrind-out-file={out}", BIN, "serve"], env=env,
                               stderr=subprocess.DEVNULL)
     wait(lambda: get("http://127.0.0.1:18181/healthz"), 120)
-    token = lambda: post("http://127.0.0.1:18181/token", auth, b"grant_type=client_credentials")
+    if scenario == "refresh":
+        signed_in = json.loads(subprocess.run(
+            [FLOWS, "http://127.0.0.1:18181", "tokens", "1", "1", "bench-app",
+             app["client_secret"], "http://127.0.0.1:9/cb", "alice", "correct horse battery"],
+            check=True, capture_output=True, text=True).stdout)
+        current = [signed_in["refresh_token"]]
+
+        def token():
+            body = f"grant_type=refresh_token&refresh_token={current[0]}".encode()
+            current[0] = post("http://127.0.0.1:18181/token", app_auth, body)["refresh_token"]
+    else:
+        def token():
+            post("http://127.0.0.1:18181/token", auth, b"grant_type=client_credentials")
     for _ in range(20):  # warm caches and pools before counting
         token()
     subprocess.run(["callgrind_control", "-i", "on", str(server.pid)], check=True,
@@ -59,7 +85,7 @@ def main():
                             check=True, capture_output=True, text=True).stdout
     total = next(line for line in report.splitlines() if "PROGRAM TOTALS" in line)
     instructions = int(total.split()[0].replace(",", ""))
-    print(f"{requests} requests: {instructions / requests:,.0f} instructions per request")
+    print(f"{requests} {scenario} requests: {instructions / requests:,.0f} instructions per request")
     rows = [line for line in report.splitlines() if line.strip() and "(" in line and ":" in line]
     print("\nlargest inclusive costs (instructions per request, function):")
     shown = 0
@@ -86,7 +112,7 @@ def post(url, auth, body):
         "Authorization": auth, "Content-Type": "application/x-www-form-urlencoded"})
     with urllib.request.urlopen(req, timeout=30) as r:
         assert r.status == 200
-        r.read()
+        return json.loads(r.read())
 
 
 def wait(ready, seconds=20):

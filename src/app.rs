@@ -36,6 +36,22 @@ pub enum AppError {
     Listen(std::io::Error),
 }
 
+/// Large blocks (argon2id's 19 MiB of working memory per hash) go straight to the kernel and
+/// back when freed. glibc otherwise raises its mmap threshold after the first such free and
+/// keeps later ones in per-thread arenas: a burst of sign-ins would leave hundreds of MiB
+/// resident. Call once, before any thread starts.
+pub fn tune_allocator() {
+    #[cfg(target_env = "gnu")]
+    {
+        // SAFETY: mallopt only changes allocator parameters; it is called before any other
+        // thread exists, so nothing allocates concurrently.
+        let set = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20) };
+        if set != 1 {
+            tracing::warn!("could not set the allocator's mmap threshold");
+        }
+    }
+}
+
 /// Opens (creating and migrating) the database.
 pub async fn open_store(config: &Config) -> Result<Store, AppError> {
     let url = || redact_url(&config.database_url);

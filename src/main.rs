@@ -5,8 +5,13 @@ use std::process::ExitCode;
 use clap::Parser;
 use tessera::cli::Cli;
 
+fn main() -> ExitCode {
+    tessera::app::tune_allocator();
+    run()
+}
+
 #[actix_web::main]
-async fn main() -> ExitCode {
+async fn run() -> ExitCode {
     let cli = Cli::parse();
     let logs = cli.init_logging();
     let outcome = cli.run().await;

@@ -63,12 +63,14 @@ enum Command {
 }
 
 impl Cli {
-    /// Logs go to stderr, written by a thread of their own so no request waits on the write
-    /// (lines queue, up to 128 Ki, rather than being dropped). The server logs its work,
-    /// operator commands only warnings. Keep the guard: dropping it flushes what is queued.
+    /// Logs go to stderr, written by a thread of their own so no request waits on the write.
+    /// Up to 8,192 lines queue; beyond that a request waits for the writer rather than a line
+    /// being dropped. The server logs its work, operator commands only warnings. Keep the
+    /// guard: dropping it flushes what is queued.
     pub fn init_logging(&self) -> tracing_appender::non_blocking::WorkerGuard {
         let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
             .lossy(false)
+            .buffered_lines_limit(8192)
             .finish(std::io::stderr());
         let default_filter = match self.command {
             Command::Serve { .. } => "info,sea_orm_migration=warn",

@@ -16,29 +16,29 @@ where
     S: RefreshTokenRepo + GrantRepo + RevocationList + ClientRepo,
 {
     let token = params.required("token")?;
-    if let Some(row) = cx.store.find_refresh_token(&hash(token)).await? {
-        if let Some(grant) = cx.store.find_grant(&row.grant_id).await?
-            && grant.client_id == client.id
-        {
-            grants::revoke(cx, &grant.id).await?;
-            tracing::info!(client_id = %client.id, grant = %grant.id, "refresh token revoked with its grant");
+    // An access token is a JWT this issuer signed (checked in memory); anything else may be a
+    // refresh token, which only the database knows.
+    if let Some(claims) = access::signed_claims(cx, token) {
+        if claims.client_id == client.id && claims.exp > cx.now {
+            let revoked = Revoked::Token(claims.jti.clone());
+            // Revoking twice records nothing new: a repeated request costs no write.
+            let already = cx
+                .store
+                .any_revoked(std::slice::from_ref(&revoked), cx.now)
+                .await?;
+            if !already {
+                cx.store.revoke(&revoked, claims.exp, cx.now).await?;
+                tracing::info!(client_id = %client.id, jti = %claims.jti, "access token revoked");
+            }
         }
         return Ok(());
     }
-    if let Some(claims) = access::signed_claims(cx, token)
-        && claims.client_id == client.id
-        && claims.exp > cx.now
+    if let Some(row) = cx.store.find_refresh_token(&hash(token)).await?
+        && let Some(grant) = cx.store.find_grant(&row.grant_id).await?
+        && grant.client_id == client.id
     {
-        let revoked = Revoked::Token(claims.jti.clone());
-        // Revoking twice records nothing new: a repeated request costs no write.
-        if !cx
-            .store
-            .any_revoked(std::slice::from_ref(&revoked), cx.now)
-            .await?
-        {
-            cx.store.revoke(&revoked, claims.exp, cx.now).await?;
-            tracing::info!(client_id = %client.id, jti = %claims.jti, "access token revoked");
-        }
+        grants::revoke(cx, &grant.id).await?;
+        tracing::info!(client_id = %client.id, grant = %grant.id, "refresh token revoked with its grant");
     }
     Ok(())
 }

@@ -157,7 +157,11 @@ mod tests {
         assert_eq!(store.throttle_writes(), 0);
         block_on(attempts.failed(&store, &policy, 5)).unwrap();
         block_on(attempts.succeeded(&store)).unwrap();
-        assert_eq!(store.throttle_writes(), 3, "two failures counted, one cleared");
+        assert_eq!(
+            store.throttle_writes(),
+            3,
+            "two failures counted, one cleared"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
 
+use super::Unique;
 use super::entities::client;
 use super::{Store, from_json_list, to_json_list};
 use crate::core::error::StoreError;
@@ -38,7 +39,7 @@ impl ClientRepo for Store {
     async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
         let load = async {
             Ok(client::Entity::find_by_id(id)
-                .one(&self.db)
+                .unique(&self.db)
                 .await?
                 .map(to_client))
         };

@@ -6,6 +6,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
 };
 
+use super::Unique;
 use super::entities::{auth_code, consent, grant, interaction};
 use super::{Store, from_json_list, to_json_list};
 use crate::core::error::StoreError;
@@ -37,7 +38,7 @@ impl InteractionRepo for Store {
         let row = interaction::Entity::find_by_id(id)
             .filter(interaction::Column::CompletedAt.is_null())
             .filter(interaction::Column::ExpiresAt.gt(now))
-            .one(&self.db)
+            .unique(&self.db)
             .await?;
         Ok(row.map(|r| Interaction {
             id: r.id,
@@ -77,7 +78,7 @@ impl ConsentRepo for Store {
         client_id: &str,
     ) -> Result<Vec<String>, StoreError> {
         let row = consent::Entity::find_by_id((user_id.to_owned(), client_id.to_owned()))
-            .one(&self.db)
+            .unique(&self.db)
             .await?;
         Ok(row.map(|r| from_json_list(&r.scopes)).unwrap_or_default())
     }
@@ -109,7 +110,7 @@ impl ConsentRepo for Store {
 
 impl GrantRepo for Store {
     async fn find_grant(&self, id: &str) -> Result<Option<Grant>, StoreError> {
-        let row = grant::Entity::find_by_id(id).one(&self.db).await?;
+        let row = grant::Entity::find_by_id(id).unique(&self.db).await?;
         Ok(row.map(|r| Grant {
             id: r.id,
             user_id: r.user_id,
@@ -172,7 +173,7 @@ impl CodeRepo for Store {
 
     async fn find_code(&self, code_hash: &str) -> Result<Option<AuthCode>, StoreError> {
         let row = auth_code::Entity::find_by_id(code_hash)
-            .one(&self.db)
+            .unique(&self.db)
             .await?;
         Ok(row.map(|r| AuthCode {
             code_hash: r.code_hash,

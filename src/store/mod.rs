@@ -230,6 +230,19 @@ fn is_unavailable(err: &DbErr) -> bool {
     }
 }
 
+/// A lookup by primary key or unique column. sea-orm's `.one()` binds its `LIMIT 1` as a
+/// parameter, and SQLite (built with STAT4) then re-prepares the statement on every run,
+/// parsing the SQL again; without the LIMIT the prepared statement is reused.
+trait Unique<E: sea_orm::EntityTrait> {
+    async fn unique(self, db: &DatabaseConnection) -> Result<Option<E::Model>, DbErr>;
+}
+
+impl<E: sea_orm::EntityTrait> Unique<E> for sea_orm::Select<E> {
+    async fn unique(self, db: &DatabaseConnection) -> Result<Option<E::Model>, DbErr> {
+        Ok(self.all(db).await?.into_iter().next())
+    }
+}
+
 /// Stored list columns are JSON arrays of strings.
 fn to_json_list(items: &[String]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())

@@ -4,6 +4,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::Store;
+use super::Unique;
 use super::entities::session;
 use crate::core::error::StoreError;
 use crate::core::model::{Device, Session};
@@ -31,7 +32,7 @@ impl SessionRepo for Store {
 
     async fn find_session(&self, id: &str) -> Result<Option<Session>, StoreError> {
         Ok(session::Entity::find_by_id(id)
-            .one(&self.db)
+            .unique(&self.db)
             .await?
             .map(to_session))
     }
@@ -45,7 +46,7 @@ impl SessionRepo for Store {
             .filter(session::Column::TokenHash.eq(token_hash))
             .filter(session::Column::EndedAt.is_null())
             .filter(session::Column::ExpiresAt.gt(now))
-            .one(&self.db)
+            .unique(&self.db)
             .await?
             .map(to_session))
     }

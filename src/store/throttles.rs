@@ -4,6 +4,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{EntityTrait, Set};
 
 use super::Store;
+use super::Unique;
 use super::entities::throttle;
 use crate::core::error::StoreError;
 use crate::core::model::Failures;
@@ -12,7 +13,7 @@ use crate::core::ports::ThrottleRepo;
 impl ThrottleRepo for Store {
     async fn failures(&self, key: &str) -> Result<Option<Failures>, StoreError> {
         let load = async {
-            let row = throttle::Entity::find_by_id(key).one(&self.db).await?;
+            let row = throttle::Entity::find_by_id(key).unique(&self.db).await?;
             Ok(row.map(|r| Failures {
                 count: r.failures,
                 window_start: r.window_start,
@@ -46,7 +47,9 @@ impl ThrottleRepo for Store {
     }
 
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
-        throttle::Entity::delete_by_id(key).exec(&self.writer).await?;
+        throttle::Entity::delete_by_id(key)
+            .exec(&self.writer)
+            .await?;
         self.remember_failures(key, None);
         Ok(())
     }

@@ -7,6 +7,7 @@ use sea_orm::{
 };
 
 use super::Store;
+use super::Unique;
 use super::entities::refresh_token;
 use crate::core::error::StoreError;
 use crate::core::model::RefreshToken;
@@ -22,7 +23,7 @@ impl RefreshTokenRepo for Store {
         token_hash: &str,
     ) -> Result<Option<RefreshToken>, StoreError> {
         let row = refresh_token::Entity::find_by_id(token_hash)
-            .one(&self.db)
+            .unique(&self.db)
             .await?;
         Ok(row.map(|r| RefreshToken {
             token_hash: r.token_hash,

@@ -4,6 +4,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::Store;
+use super::Unique;
 use super::entities::user;
 use crate::core::error::StoreError;
 use crate::core::model::User;
@@ -30,7 +31,7 @@ impl UserRepo for Store {
     async fn find_user(&self, id: &str) -> Result<Option<User>, StoreError> {
         let load = async {
             Ok(user::Entity::find_by_id(id)
-                .one(&self.db)
+                .unique(&self.db)
                 .await?
                 .map(to_user))
         };
@@ -40,7 +41,7 @@ impl UserRepo for Store {
     async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
         Ok(user::Entity::find()
             .filter(user::Column::Username.eq(username))
-            .one(&self.db)
+            .unique(&self.db)
             .await?
             .map(to_user))
     }
