@@ -129,13 +129,17 @@ pub trait CodeRepo: Sync {
         code: &AuthCode,
     ) -> impl Future<Output = Stored<()>> + Send;
     fn find_code(&self, code_hash: &str) -> impl Future<Output = Stored<Option<AuthCode>>> + Send;
-    /// Marks the code used with one conditional update: of concurrent claims exactly one wins.
-    fn claim_code(&self, code_hash: &str, now: i64) -> impl Future<Output = Stored<bool>> + Send;
+    /// Marks the code used with one conditional update (of concurrent claims exactly one wins)
+    /// and, when it wins, stores the grant's first refresh token in the same transaction.
+    fn claim_code(
+        &self,
+        code_hash: &str,
+        now: i64,
+        first_refresh_token: Option<&RefreshToken>,
+    ) -> impl Future<Output = Stored<bool>> + Send;
 }
 
 pub trait RefreshTokenRepo: Sync {
-    fn insert_refresh_token(&self, token: &RefreshToken)
-    -> impl Future<Output = Stored<()>> + Send;
     fn find_refresh_token(
         &self,
         token_hash: &str,

@@ -10,7 +10,7 @@ use super::Unique;
 use super::entities::{auth_code, consent, grant, interaction};
 use super::{Store, from_json_list, to_json_list};
 use crate::core::error::StoreError;
-use crate::core::model::{AuthCode, Grant, Interaction};
+use crate::core::model::{AuthCode, Grant, Interaction, RefreshToken};
 use crate::core::ports::{CodeRepo, ConsentRepo, GrantRepo, InteractionRepo};
 use crate::core::scope::Scope;
 
@@ -188,14 +188,32 @@ impl CodeRepo for Store {
         }))
     }
 
-    async fn claim_code(&self, code_hash: &str, now: i64) -> Result<bool, StoreError> {
-        let claimed = auth_code::Entity::update_many()
-            .col_expr(auth_code::Column::UsedAt, Expr::value(now))
-            .filter(auth_code::Column::CodeHash.eq(code_hash))
-            .filter(auth_code::Column::UsedAt.is_null())
-            .exec(&self.writer)
-            .await?;
-        Ok(claimed.rows_affected == 1)
+    async fn claim_code(
+        &self,
+        code_hash: &str,
+        now: i64,
+        first_refresh_token: Option<&RefreshToken>,
+    ) -> Result<bool, StoreError> {
+        let claimed = super::with_retry(|| async {
+            let txn = self.writer.begin().await?;
+            let claimed = auth_code::Entity::update_many()
+                .col_expr(auth_code::Column::UsedAt, Expr::value(now))
+                .filter(auth_code::Column::CodeHash.eq(code_hash))
+                .filter(auth_code::Column::UsedAt.is_null())
+                .exec(&txn)
+                .await?;
+            if claimed.rows_affected != 1 {
+                txn.rollback().await?;
+                return Ok(false);
+            }
+            if let Some(token) = first_refresh_token {
+                super::tokens::insert_refresh(&txn, token).await?;
+            }
+            txn.commit().await?;
+            Ok(true)
+        })
+        .await;
+        Ok(claimed?)
     }
 }
 

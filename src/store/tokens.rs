@@ -14,10 +14,6 @@ use crate::core::model::RefreshToken;
 use crate::core::ports::RefreshTokenRepo;
 
 impl RefreshTokenRepo for Store {
-    async fn insert_refresh_token(&self, token: &RefreshToken) -> Result<(), StoreError> {
-        Ok(insert_refresh(&self.writer, token).await?)
-    }
-
     async fn find_refresh_token(
         &self,
         token_hash: &str,
@@ -68,7 +64,10 @@ impl Store {
     }
 }
 
-async fn insert_refresh<C: ConnectionTrait>(db: &C, t: &RefreshToken) -> Result<(), DbErr> {
+pub(super) async fn insert_refresh<C: ConnectionTrait>(
+    db: &C,
+    t: &RefreshToken,
+) -> Result<(), DbErr> {
     refresh_token::ActiveModel {
         token_hash: Set(t.token_hash.clone()),
         grant_id: Set(t.grant_id.clone()),

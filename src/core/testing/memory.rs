@@ -323,22 +323,28 @@ impl CodeRepo for MemoryStore {
         self.with(|t| find(&t.codes, |c| c.code_hash == code_hash))
             .await
     }
-    async fn claim_code(&self, code_hash: &str, now: i64) -> Stored<bool> {
+    async fn claim_code(
+        &self,
+        code_hash: &str,
+        now: i64,
+        first_refresh_token: Option<&RefreshToken>,
+    ) -> Stored<bool> {
         self.with(|t| {
             let unused = t
                 .codes
                 .iter_mut()
                 .find(|c| c.code_hash == code_hash && c.used_at.is_none());
-            unused.map(|c| c.used_at = Some(now)).is_some()
+            let won = unused.map(|c| c.used_at = Some(now)).is_some();
+            if won {
+                t.refresh_tokens.extend(first_refresh_token.cloned());
+            }
+            won
         })
         .await
     }
 }
 
 impl RefreshTokenRepo for MemoryStore {
-    async fn insert_refresh_token(&self, token: &RefreshToken) -> Stored<()> {
-        self.with(|t| t.refresh_tokens.push(token.clone())).await
-    }
     async fn find_refresh_token(&self, token_hash: &str) -> Stored<Option<RefreshToken>> {
         self.with(|t| find(&t.refresh_tokens, |r| r.token_hash == token_hash))
             .await

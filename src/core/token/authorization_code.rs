@@ -4,9 +4,9 @@
 
 use super::issue::{self, Person, Subject, TokenResponse};
 use crate::core::Ctx;
-use crate::core::error::OAuthError;
+use crate::core::error::{OAuthError, StoreError};
 use crate::core::grants::{self, user_grant};
-use crate::core::model::Client;
+use crate::core::model::{AuthCode, Client};
 use crate::core::pkce;
 use crate::core::ports::{
     ClientRepo, CodeRepo, GrantRepo, RefreshTokenRepo, RevocationList, SessionRepo, UserRepo,
@@ -45,36 +45,28 @@ where
             "the authorization code was issued to another client",
         ));
     }
-    if row.used_at.is_some() || !cx.store.claim_code(&row.code_hash, cx.now).await? {
-        grants::revoke(cx, &row.grant_id).await?;
-        tracing::warn!(client_id = %client.id, "authorization code replayed; its grant is revoked");
-        return Err(invalid(
-            "the authorization code was already used; tokens issued with it are revoked",
-        ));
+    if row.used_at.is_some() {
+        return Err(replayed(cx, client, &row).await?);
     }
-    if row.expires_at <= cx.now {
-        return Err(invalid("the authorization code has expired"));
-    }
-    if row.redirect_uri != redemption.redirect_uri {
-        return Err(invalid(
-            "redirect_uri does not match the authorization request",
-        ));
-    }
-    match (&row.code_challenge, redemption.verifier) {
-        (Some(challenge), Some(verifier)) if pkce::verify_s256(verifier, challenge) => {}
-        (Some(_), Some(_)) => {
-            return Err(invalid("code_verifier does not match the code_challenge"));
+    // A code that fails a check is burnt all the same: it works once, whatever happens.
+    let checked = match check(&row, &redemption, cx.now) {
+        Ok(()) => user_grant(cx.store, client, &row.grant_id, cx.now).await,
+        Err(e) => Err(e),
+    };
+    let (grant, user, session) = match checked {
+        Ok(found) => found,
+        Err(e) => {
+            cx.store.claim_code(&row.code_hash, cx.now, None).await?;
+            return Err(e);
         }
-        (Some(_), None) => return Err(invalid("code_verifier is required")),
-        (None, Some(_)) => {
-            return Err(invalid(
-                "code_verifier sent but the authorization request had no code_challenge",
-            ));
-        }
-        (None, None) => {}
+    };
+    // Claiming the code and storing the grant's first refresh token are one commit.
+    let first = issue::first_refresh_token(cx, client, &grant);
+    let stored = first.as_ref().map(|(_, row)| row);
+    if !cx.store.claim_code(&row.code_hash, cx.now, stored).await? {
+        return Err(replayed(cx, client, &row).await?);
     }
-    let (grant, user, session) = user_grant(cx.store, client, &row.grant_id, cx.now).await?;
-    let refresh_token = issue::first_refresh_token(cx, client, &grant).await?;
+    let refresh_token = first.map(|(token, _)| token);
     let subject = Subject {
         grant: Some(&grant),
         person: Some(Person {
@@ -86,6 +78,43 @@ where
         refresh_token,
     };
     issue::issue(cx, client, subject)
+}
+
+/// The code was used before (or a concurrent redemption won): the grant it made is revoked,
+/// with every token issued from it (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
+async fn replayed<S>(
+    cx: &Ctx<'_, S>,
+    client: &Client,
+    row: &AuthCode,
+) -> Result<OAuthError, StoreError>
+where
+    S: GrantRepo + RevocationList + ClientRepo,
+{
+    grants::revoke(cx, &row.grant_id).await?;
+    tracing::warn!(client_id = %client.id, "authorization code replayed; its grant is revoked");
+    Ok(OAuthError::invalid_grant(
+        "the authorization code was already used; tokens issued with it are revoked",
+    ))
+}
+
+/// Expiry, redirect_uri and PKCE (RFC 7636 §4.6).
+fn check(row: &AuthCode, redemption: &Redemption<'_>, now: i64) -> Result<(), OAuthError> {
+    let invalid = |msg: &'static str| Err(OAuthError::invalid_grant(msg));
+    if row.expires_at <= now {
+        return invalid("the authorization code has expired");
+    }
+    if row.redirect_uri != redemption.redirect_uri {
+        return invalid("redirect_uri does not match the authorization request");
+    }
+    match (&row.code_challenge, redemption.verifier) {
+        (Some(challenge), Some(verifier)) if pkce::verify_s256(verifier, challenge) => Ok(()),
+        (Some(_), Some(_)) => invalid("code_verifier does not match the code_challenge"),
+        (Some(_), None) => invalid("code_verifier is required"),
+        (None, Some(_)) => {
+            invalid("code_verifier sent but the authorization request had no code_challenge")
+        }
+        (None, None) => Ok(()),
+    }
 }
 
 #[cfg(test)]

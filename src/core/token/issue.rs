@@ -4,9 +4,8 @@
 use serde::Serialize;
 
 use crate::core::Ctx;
-use crate::core::error::{OAuthError, StoreError};
+use crate::core::error::OAuthError;
 use crate::core::model::{Client, Grant, GrantType, RefreshToken, Session, User};
-use crate::core::ports::RefreshTokenRepo;
 use crate::core::scope::Scope;
 use crate::core::userinfo::user_claims;
 use crate::keys::{Alg, SigningKey};
@@ -112,15 +111,16 @@ pub fn issue<S>(
 }
 
 /// A first refresh token for a new grant, when the client may have one: it is registered for
-/// the refresh_token grant and either asked for offline_access or can keep a secret.
-pub async fn first_refresh_token<S: RefreshTokenRepo>(
+/// the refresh_token grant and either asked for offline_access or can keep a secret. The token
+/// for the client, and the row (its hash) for the store.
+pub fn first_refresh_token<S>(
     cx: &Ctx<'_, S>,
     client: &Client,
     grant: &Grant,
-) -> Result<Option<String>, StoreError> {
+) -> Option<(String, RefreshToken)> {
     let wants = grant.scope.contains("offline_access") || !client.is_public();
     if !client.allows_grant(GrantType::RefreshToken) || !wants {
-        return Ok(None);
+        return None;
     }
     let token = random_token();
     let row = RefreshToken {
@@ -130,8 +130,7 @@ pub async fn first_refresh_token<S: RefreshTokenRepo>(
         expires_at: refresh_expiry(cx, client, grant),
         rotated_at: None,
     };
-    cx.store.insert_refresh_token(&row).await?;
-    Ok(Some(token))
+    Some((token, row))
 }
 
 /// Sliding expiry, capped by the grant's absolute end.
