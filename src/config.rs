@@ -96,8 +96,9 @@ pub struct Config {
     pub refresh_token_ttl: i64,
     /// Absolute lifetime of a grant's refresh tokens, counted from the sign-in.
     pub refresh_token_absolute_ttl: i64,
-    /// Seconds during which a just-rotated refresh token still yields its successor, so that
-    /// concurrent requests of one client do not revoke its grant.
+    /// An opt-in grace (seconds) during which a just-rotated refresh token still yields its
+    /// successor, so that an app's concurrent tabs do not revoke its grant. 0, the default,
+    /// means none: any second presentation revokes the grant (RFC 9700 §4.14.2).
     pub refresh_reuse_grace: i64,
     /// How long a signing key signs before its successor takes over (seconds).
     pub key_rotation_period: i64,
@@ -229,7 +230,7 @@ impl Config {
             )?
             .unwrap_or(90 * 24 * 3600),
             refresh_reuse_grace: env_or("TESSERA_REFRESH_REUSE_GRACE", file.refresh_reuse_grace)?
-                .unwrap_or(2),
+                .unwrap_or(0),
             key_rotation_period: env_or("TESSERA_KEY_ROTATION_PERIOD", file.key_rotation_period)?
                 .unwrap_or(30 * 24 * 3600),
             clock_skew: file.clock_skew.unwrap_or(60),

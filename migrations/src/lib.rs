@@ -1,5 +1,6 @@
 //! Tessera's schema. Every change is a new migration; the same migrations build the same
-//! schema on SQLite and PostgreSQL. Times are Unix seconds (BIGINT) on both.
+//! schema on SQLite and PostgreSQL. Times are Unix seconds (BIGINT) on both,
+//! except columns named `…_ms` (Unix milliseconds).
 
 pub use sea_orm_migration::prelude::*;
 
@@ -9,6 +10,8 @@ mod m20261126_000003_key_lifecycle;
 mod m20261126_000004_throttles;
 mod m20261203_000005_drop_interaction_login_at;
 mod m20261203_000006_revocations;
+mod m20261203_000007_refresh_reuse;
+mod m20261203_000008_introspect_any;
 
 pub struct Migrator;
 
@@ -22,6 +25,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_throttles::Migration),
             Box::new(m20261203_000005_drop_interaction_login_at::Migration),
             Box::new(m20261203_000006_revocations::Migration),
+            Box::new(m20261203_000007_refresh_reuse::Migration),
+            Box::new(m20261203_000008_introspect_any::Migration),
         ]
     }
 }

@@ -64,9 +64,16 @@ pub struct CreateClient {
     /// Refresh token idle (sliding) lifetime in seconds [default: global setting]
     #[arg(long)]
     refresh_token_ttl: Option<i64>,
+    /// Seconds during which a rotated refresh token still yields its successor, for browser
+    /// apps whose tabs refresh at once (0: none) [default: global setting, itself 0]
+    #[arg(long)]
+    refresh_reuse_grace: Option<i64>,
     /// Where to POST OIDC Back-Channel Logout tokens
     #[arg(long)]
     backchannel_logout_uri: Option<String>,
+    /// May introspect every token, not only those issued to it or whose `aud` is its id
+    #[arg(long)]
+    introspect_any: bool,
 }
 
 impl CreateClient {
@@ -92,7 +99,9 @@ impl CreateClient {
             access_token_ttl: self.access_token_ttl,
             id_token_ttl: self.id_token_ttl,
             refresh_token_ttl: self.refresh_token_ttl,
+            refresh_reuse_grace: self.refresh_reuse_grace,
             backchannel_logout_uri: self.backchannel_logout_uri,
+            introspect_any: self.introspect_any,
         })
     }
 }

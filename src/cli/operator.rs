@@ -60,12 +60,14 @@ impl Operator {
     }
 
     pub fn ctx(&self) -> Ctx<'_, Store> {
+        let now_ms = Clock::System.now_ms();
         Ctx {
             store: &self.store,
             policy: &self.policy,
             keys: self.keyring.clone(),
             secrets: &self.master,
-            now: self.now(),
+            now: now_ms.div_euclid(1000),
+            now_ms,
         }
     }
 

@@ -71,6 +71,12 @@ pub async fn create_client<S: ClientRepo>(
             ));
         }
     }
+    if spec.introspect_any && public {
+        return invalid("a public client cannot introspect tokens".into());
+    }
+    if spec.refresh_reuse_grace.is_some_and(|g| g < 0) {
+        return invalid("the refresh reuse grace must not be negative".into());
+    }
     if let Some(uri) = &spec.backchannel_logout_uri {
         check_redirect_uri(uri)
             .map_err(|e| AccountError::Invalid(format!("back-channel logout URI: {e}")))?;
@@ -96,7 +102,9 @@ pub async fn create_client<S: ClientRepo>(
         access_token_ttl: spec.access_token_ttl,
         id_token_ttl: spec.id_token_ttl,
         refresh_token_ttl: spec.refresh_token_ttl,
+        refresh_reuse_grace: spec.refresh_reuse_grace,
         backchannel_logout_uri: spec.backchannel_logout_uri,
+        introspect_any: spec.introspect_any,
     };
     store.insert_client(&client).await?;
     Ok((client, secret))

@@ -1,6 +1,11 @@
 //! Token introspection (RFC 7662): whether a token is active now, with its claims when it is.
 //! Only clients that can authenticate with a secret (resource servers, confidential apps) may
 //! ask. A token is inactive once expired or revoked, and once its grant, session or user falls.
+//!
+//! Who may learn about which token (RFC 7662 §4 leaves it to the server): a client sees the
+//! tokens issued to it and the access tokens meant for it (its id is their `aud`); every token
+//! only when an operator registered it with `introspect_any`. Any other token is inactive, so
+//! an answer never tells one client who another client's users are.
 
 use serde_json::{Value, json};
 
@@ -39,6 +44,9 @@ where
             Err(_) => return Ok(inactive),
         };
         let claims = active.claims;
+        if !may_see(client, &claims.client_id, Some(&claims.aud)) {
+            return Ok(inactive);
+        }
         return Ok(json!({
             "active": true,
             "token_type": "Bearer",
@@ -58,12 +66,15 @@ where
     let Some(row) = cx.store.find_refresh_token(&hash(token)).await? else {
         return Ok(inactive);
     };
-    if row.rotated_at.is_some() || row.expires_at <= now {
+    if row.rotated_at_ms.is_some() || row.expires_at <= now {
         return Ok(inactive);
     }
     let Some(live) = live_grant(cx.store, &row.grant_id, now).await? else {
         return Ok(inactive);
     };
+    if !may_see(client, &live.grant.client_id, None) {
+        return Ok(inactive);
+    }
     Ok(json!({
         "active": true,
         "token_type": "refresh_token",
@@ -76,4 +87,42 @@ where
         "iat": row.created_at,
         "sid": live.grant.session_id,
     }))
+}
+
+/// Whether `client` may learn about a token issued to `issued_to` for `audience`.
+fn may_see(client: &Client, issued_to: &str, audience: Option<&str>) -> bool {
+    client.introspect_any || client.id == issued_to || audience == Some(client.id.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::model::AuthMethod;
+    use crate::core::testing::client;
+
+    fn named(id: &str, introspect_any: bool) -> Client {
+        Client {
+            id: id.into(),
+            introspect_any,
+            ..client(AuthMethod::ClientSecretBasic)
+        }
+    }
+
+    #[test]
+    fn a_client_sees_its_own_tokens_and_those_meant_for_it() {
+        assert!(may_see(
+            &named("app", false),
+            "app",
+            Some("https://id.example")
+        ));
+        assert!(may_see(&named("api", false), "app", Some("api")));
+        assert!(!may_see(&named("other", false), "app", Some("api")));
+        assert!(!may_see(&named("other", false), "app", None));
+    }
+
+    #[test]
+    fn only_an_explicit_grant_sees_everything() {
+        assert!(may_see(&named("gateway", true), "app", Some("api")));
+        assert!(may_see(&named("gateway", true), "app", None));
+    }
 }

@@ -48,7 +48,8 @@ pub struct Policy {
     pub refresh_token_ttl: i64,
     /// Absolute lifetime of a grant's refresh tokens, counted from the sign-in.
     pub refresh_token_absolute_ttl: i64,
-    /// Seconds during which a just-rotated refresh token still yields its successor.
+    /// Seconds during which a just-rotated refresh token still yields its successor, unless a
+    /// client registers its own; 0 (the default) means none: any reuse revokes the grant.
     pub refresh_reuse_grace: i64,
     pub throttle: Throttle,
 }
@@ -80,4 +81,7 @@ pub struct Ctx<'a, S> {
     pub secrets: &'a MasterKey,
     /// Unix seconds; every rule of this request sees the same instant.
     pub now: i64,
+    /// The same instant in Unix milliseconds, for the rules measured more finely than in
+    /// seconds (the refresh reuse grace).
+    pub now_ms: i64,
 }

@@ -55,8 +55,14 @@ pub struct Client {
     pub access_token_ttl: Option<i64>,
     pub id_token_ttl: Option<i64>,
     pub refresh_token_ttl: Option<i64>,
+    /// Seconds during which a rotated refresh token still yields its successor, for browser
+    /// apps whose tabs refresh at once [default: the global setting; 0 means none].
+    pub refresh_reuse_grace: Option<i64>,
     /// OIDC Back-Channel Logout 1.0 endpoint of this client.
     pub backchannel_logout_uri: Option<String>,
+    /// May introspect every token, not only those issued to it or meant for it (an
+    /// operator's explicit grant, for a resource server that serves many apps).
+    pub introspect_any: bool,
 }
 
 impl Client {
@@ -93,7 +99,9 @@ pub struct ClientSpec {
     pub access_token_ttl: Option<i64>,
     pub id_token_ttl: Option<i64>,
     pub refresh_token_ttl: Option<i64>,
+    pub refresh_reuse_grace: Option<i64>,
     pub backchannel_logout_uri: Option<String>,
+    pub introspect_any: bool,
 }
 
 impl ClientSpec {
@@ -113,7 +121,9 @@ impl ClientSpec {
             access_token_ttl: None,
             id_token_ttl: None,
             refresh_token_ttl: None,
+            refresh_reuse_grace: None,
             backchannel_logout_uri: None,
+            introspect_any: false,
         }
     }
 }
@@ -203,7 +213,8 @@ pub struct RefreshToken {
     pub grant_id: String,
     pub created_at: i64,
     pub expires_at: i64,
-    pub rotated_at: Option<i64>,
+    /// When it was rotated, in Unix milliseconds: the reuse grace is measured precisely.
+    pub rotated_at_ms: Option<i64>,
 }
 
 /// Something revoked: refused wherever it shows up, until no token it affects can still be

@@ -144,13 +144,14 @@ pub trait RefreshTokenRepo: Sync {
         &self,
         token_hash: &str,
     ) -> impl Future<Output = Stored<Option<RefreshToken>>> + Send;
-    /// Marks `old_hash` rotated at `now` and stores `successor`, atomically. False when
-    /// another request rotated it first: of any number of concurrent calls exactly one wins.
+    /// Marks `old_hash` rotated at `now_ms` (Unix milliseconds) and stores `successor`,
+    /// atomically. False when another request rotated it first: of any number of concurrent
+    /// calls exactly one wins.
     fn rotate_refresh_token(
         &self,
         old_hash: &str,
         successor: &RefreshToken,
-        now: i64,
+        now_ms: i64,
     ) -> impl Future<Output = Stored<bool>> + Send;
 }
 

@@ -28,7 +28,9 @@ impl ClientRepo for Store {
             access_token_ttl: Set(c.access_token_ttl),
             id_token_ttl: Set(c.id_token_ttl),
             refresh_token_ttl: Set(c.refresh_token_ttl),
+            refresh_reuse_grace: Set(c.refresh_reuse_grace),
             backchannel_logout_uri: Set(c.backchannel_logout_uri.clone()),
+            introspect_any: Set(c.introspect_any),
         }
         .insert(&self.writer)
         .await?;
@@ -100,6 +102,8 @@ fn to_client(row: client::Model) -> Client {
         access_token_ttl: row.access_token_ttl,
         id_token_ttl: row.id_token_ttl,
         refresh_token_ttl: row.refresh_token_ttl,
+        refresh_reuse_grace: row.refresh_reuse_grace,
         backchannel_logout_uri: row.backchannel_logout_uri,
+        introspect_any: row.introspect_any,
     }
 }

@@ -29,7 +29,9 @@ pub mod client {
         pub access_token_ttl: Option<i64>,
         pub id_token_ttl: Option<i64>,
         pub refresh_token_ttl: Option<i64>,
+        pub refresh_reuse_grace: Option<i64>,
         pub backchannel_logout_uri: Option<String>,
+        pub introspect_any: bool,
     }
     no_relations!();
 }
@@ -209,7 +211,7 @@ pub mod refresh_token {
         pub grant_id: String,
         pub created_at: i64,
         pub expires_at: i64,
-        pub rotated_at: Option<i64>,
+        pub rotated_at_ms: Option<i64>,
     }
     no_relations!();
 }

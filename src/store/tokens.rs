@@ -26,7 +26,7 @@ impl RefreshTokenRepo for Store {
             grant_id: r.grant_id,
             created_at: r.created_at,
             expires_at: r.expires_at,
-            rotated_at: r.rotated_at,
+            rotated_at_ms: r.rotated_at_ms,
         }))
     }
 
@@ -34,9 +34,9 @@ impl RefreshTokenRepo for Store {
         &self,
         old_hash: &str,
         successor: &RefreshToken,
-        now: i64,
+        now_ms: i64,
     ) -> Result<bool, StoreError> {
-        Ok(super::with_retry(|| self.rotate_once(old_hash, successor, now)).await?)
+        Ok(super::with_retry(|| self.rotate_once(old_hash, successor, now_ms)).await?)
     }
 }
 
@@ -45,13 +45,13 @@ impl Store {
         &self,
         old_hash: &str,
         successor: &RefreshToken,
-        now: i64,
+        now_ms: i64,
     ) -> Result<bool, DbErr> {
         let txn = self.writer.begin().await?;
         let claimed = refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::RotatedAt, Expr::value(now))
+            .col_expr(refresh_token::Column::RotatedAtMs, Expr::value(now_ms))
             .filter(refresh_token::Column::TokenHash.eq(old_hash))
-            .filter(refresh_token::Column::RotatedAt.is_null())
+            .filter(refresh_token::Column::RotatedAtMs.is_null())
             .exec(&txn)
             .await?;
         if claimed.rows_affected != 1 {
@@ -73,7 +73,7 @@ pub(super) async fn insert_refresh<C: ConnectionTrait>(
         grant_id: Set(t.grant_id.clone()),
         created_at: Set(t.created_at),
         expires_at: Set(t.expires_at),
-        rotated_at: Set(t.rotated_at),
+        rotated_at_ms: Set(t.rotated_at_ms),
     }
     .insert(db)
     .await?;

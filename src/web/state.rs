@@ -83,12 +83,14 @@ impl AppState {
 
     /// The context of one request's use case: this instant and the current keyring.
     pub fn ctx(&self) -> Ctx<'_, Store> {
+        let now_ms = self.clock.now_ms();
         Ctx {
             store: &self.store,
             policy: &self.policy,
             keys: self.keys.snapshot(),
             secrets: &self.master,
-            now: self.now(),
+            now: now_ms.div_euclid(1000),
+            now_ms,
         }
     }
 

@@ -29,8 +29,12 @@ async fn device(app: &TestApp, user_agent: &str) -> Device {
 }
 
 async fn is_alive(app: &TestApp, d: &Device) -> bool {
-    let access = app.introspect(&str_of(&d.tokens, "access_token")).await["active"] == true;
-    let refresh = app.introspect(&str_of(&d.tokens, "refresh_token")).await["active"] == true;
+    let (access, refresh) = (
+        str_of(&d.tokens, "access_token"),
+        str_of(&d.tokens, "refresh_token"),
+    );
+    let access = app.introspect_as(&d.client, &access).await["active"] == true;
+    let refresh = app.introspect_as(&d.client, &refresh).await["active"] == true;
     assert_eq!(
         access, refresh,
         "access and refresh tokens of one device share a fate"

@@ -1,6 +1,8 @@
 //! Revocation (RFC 7009) and introspection (RFC 7662): what is revoked stops at once, and
 //! introspection tells the truth about every token.
 
+use tessera::core::model::GrantType;
+
 use crate::helpers::{browser, json, spawn_app, str_of};
 
 on_both_backends! {
@@ -99,5 +101,52 @@ async fn introspection_tells_the_truth() {
     assert_eq!(public.status(), 401);
     app.advance(301);
     assert_eq!(app.introspect(&at).await["active"], false, "expired");
+}
+}
+
+on_both_backends! {
+async fn a_client_introspects_only_its_own_tokens_and_those_meant_for_it() {
+    let app = spawn_app().await;
+    let mine = app.tokens(&browser()).await;
+    let (at, rt) = (str_of(&mine, "access_token"), str_of(&mine, "refresh_token"));
+    let inactive = serde_json::json!({"active": false});
+
+    // Another app learns nothing about them, not even that they exist.
+    let other = app.add_client(|_| {}).await;
+    assert_eq!(app.introspect_as(&other, &at).await, inactive);
+    assert_eq!(app.introspect_as(&other, &rt).await, inactive);
+    // The client they were issued to sees both.
+    let me = app.confidential.clone();
+    assert_eq!(app.introspect_as(&me, &at).await["active"], true);
+    assert_eq!(app.introspect_as(&me, &rt).await["active"], true);
+
+    // A resource server sees the access tokens whose audience it is, not the refresh tokens.
+    let api = app
+        .add_client(|c| {
+            c.id = Some("orders-api".into());
+            c.grant_types = vec![GrantType::ClientCredentials];
+            c.redirect_uris = vec![];
+        })
+        .await;
+    let shop = app
+        .add_client(|c| c.audience = Some("orders-api".into()))
+        .await;
+    let for_api = app.tokens_for(&browser(), &shop).await;
+    let seen = app.introspect_as(&api, &str_of(&for_api, "access_token")).await;
+    assert_eq!((seen["active"].clone(), seen["aud"].clone()), (true.into(), "orders-api".into()));
+    assert_eq!(app.introspect_as(&api, &str_of(&for_api, "refresh_token")).await, inactive);
+    assert_eq!(app.introspect_as(&api, &at).await, inactive, "another audience");
+
+    // Only an operator's explicit grant sees every token.
+    let gateway = app
+        .add_client(|c| {
+            c.introspect_any = true;
+            c.grant_types = vec![GrantType::ClientCredentials];
+            c.redirect_uris = vec![];
+        })
+        .await;
+    assert_eq!(app.introspect_as(&gateway, &at).await["active"], true);
+    assert_eq!(app.introspect_as(&gateway, &rt).await["active"], true);
+    assert_eq!(app.introspect_as(&gateway, "garbage").await, inactive);
 }
 }

@@ -353,14 +353,14 @@ impl RefreshTokenRepo for MemoryStore {
         &self,
         old_hash: &str,
         successor: &RefreshToken,
-        now: i64,
+        now_ms: i64,
     ) -> Stored<bool> {
         self.with(|t| {
             let unrotated = t
                 .refresh_tokens
                 .iter_mut()
-                .find(|r| r.token_hash == old_hash && r.rotated_at.is_none());
-            let won = unrotated.map(|r| r.rotated_at = Some(now)).is_some();
+                .find(|r| r.token_hash == old_hash && r.rotated_at_ms.is_none());
+            let won = unrotated.map(|r| r.rotated_at_ms = Some(now_ms)).is_some();
             if won {
                 t.refresh_tokens.push(successor.clone());
                 self.rotations.fetch_add(1, Ordering::SeqCst);

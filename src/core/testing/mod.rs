@@ -91,7 +91,7 @@ pub fn policy() -> Policy {
         access_token_alg: Alg::ES256,
         refresh_token_ttl: 14 * 86_400,
         refresh_token_absolute_ttl: 90 * 86_400,
-        refresh_reuse_grace: 2,
+        refresh_reuse_grace: 0,
         throttle: Throttle {
             max_failures: 5,
             max_failures_per_ip: 50,
@@ -126,12 +126,22 @@ pub fn keyring() -> Arc<Keyring> {
 }
 
 pub fn context<'a>(store: &'a MemoryStore, policy: &'a Policy, now: i64) -> Ctx<'a, MemoryStore> {
+    context_ms(store, policy, now * 1000)
+}
+
+/// The same at a Unix time in milliseconds.
+pub fn context_ms<'a>(
+    store: &'a MemoryStore,
+    policy: &'a Policy,
+    now_ms: i64,
+) -> Ctx<'a, MemoryStore> {
     Ctx {
         store,
         policy,
         keys: keyring(),
         secrets: master(),
-        now,
+        now: now_ms.div_euclid(1000),
+        now_ms,
     }
 }
 
@@ -152,7 +162,9 @@ pub fn client(auth_method: AuthMethod) -> Client {
         access_token_ttl: None,
         id_token_ttl: None,
         refresh_token_ttl: None,
+        refresh_reuse_grace: None,
         backchannel_logout_uri: None,
+        introspect_any: false,
     }
 }
 
@@ -247,7 +259,7 @@ pub fn seed_refresh_token(store: &MemoryStore, now: i64) -> (String, String) {
         grant_id: grant.id.clone(),
         created_at: now,
         expires_at: now + policy().refresh_token_ttl,
-        rotated_at: None,
+        rotated_at_ms: None,
     });
     (token, grant.id)
 }

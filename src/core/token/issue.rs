@@ -128,7 +128,7 @@ pub fn first_refresh_token<S>(
         grant_id: grant.id.clone(),
         created_at: cx.now,
         expires_at: refresh_expiry(cx, client, grant),
-        rotated_at: None,
+        rotated_at_ms: None,
     };
     Some((token, row))
 }

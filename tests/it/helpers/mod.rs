@@ -223,12 +223,24 @@ impl TestApp {
         (html, csrf)
     }
 
+    /// Introspects `token` as the confidential client.
     pub async fn introspect(&self, token: &str) -> serde_json::Value {
-        self.post_as_client("/introspect", &[("token", token)])
+        self.introspect_as(&self.confidential, token).await
+    }
+
+    /// Introspects `token` as `client` (id and secret, Basic).
+    pub async fn introspect_as(&self, client: &(String, String), token: &str) -> serde_json::Value {
+        let response = self
+            .rp_http
+            .post(self.url("/introspect"))
+            .basic_auth(&client.0, Some(&client.1))
+            .form(&[("token", token)])
+            .send()
             .await
-            .json()
-            .await
-            .unwrap()
+            .unwrap();
+        let (status, body) = json(response).await;
+        assert_eq!(status, 200, "{body}");
+        body
     }
 
     /// A refresh by the confidential client, with `extra` parameters (e.g. a narrower scope).

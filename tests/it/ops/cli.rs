@@ -31,6 +31,8 @@ async fn clients_and_users_created_by_the_cli_work_on_the_running_server() {
             "CLI App",
             "--redirect-uri",
             REDIRECT,
+            "--refresh-reuse-grace",
+            "5",
             "--json",
         ],
         None,
@@ -77,6 +79,22 @@ async fn clients_and_users_created_by_the_cli_work_on_the_running_server() {
     );
     let (ok, out, _) = tessera(&app, &["client", "show", &id, "--json"], None);
     assert!(ok && out.contains("CLI App"));
+    let shown: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["refresh_reuse_grace"], 5);
+    let (ok, _, err) = tessera(
+        &app,
+        &[
+            "client",
+            "create",
+            "--name",
+            "Negative",
+            "--redirect-uri",
+            REDIRECT,
+            "--refresh-reuse-grace=-1",
+        ],
+        None,
+    );
+    assert!(!ok && err.contains("refresh reuse grace must not be negative"), "{err}");
 
     // The running server uses the new client at once.
     let url = app.authorize_url(&[("client_id", &id)]);

@@ -1,0 +1,36 @@
+//! Who may introspect what (RFC 7662 §4): a client sees the tokens issued to it or meant for
+//! it, and every token only with `clients.introspect_any`, an operator's explicit grant.
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum Clients {
+    Table,
+    IntrospectAny,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Clients::Table)
+                .add_column(boolean(Clients::IntrospectAny).default(false))
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Clients::Table)
+                .drop_column(Clients::IntrospectAny)
+                .to_owned(),
+        )
+        .await
+    }
+}
