@@ -149,6 +149,17 @@ impl Browser {
         .await;
     }
 
+    /// Submits a form the way Enter does: with its default (first) submit button.
+    async fn submit_with_default_button(&self, form_css: &str) {
+        self.find(form_css).await;
+        self.command(
+            reqwest::Method::POST,
+            "/execute/sync",
+            json!({"script": "document.querySelector(arguments[0]).requestSubmit()", "args": [form_css]}),
+        )
+        .await;
+    }
+
     async fn source(&self) -> String {
         self.command(reqwest::Method::GET, "/source", Value::Null)
             .await
@@ -231,7 +242,8 @@ async fn a_real_browser_signs_in_consents_and_posts_the_code_back() {
     browser.type_into("#username", "alice").await;
     browser.type_into("#password", PASSWORD).await;
     browser.click("button[type=submit]").await;
-    browser.click("button[value=approve]").await;
+    // Enter, or a tool that submits the form, uses its default button: it must be Allow.
+    browser.submit_with_default_button("form.actions").await;
     browser.find("#done").await; // the form_post script ran under the page's CSP
     let posted = received.lock().unwrap().clone();
     assert_eq!(posted.len(), 1);
