@@ -2,9 +2,7 @@
 //! and authorization codes.
 
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
 use super::Unique;
 use super::entities::{auth_code, consent, grant, interaction};
@@ -161,11 +159,15 @@ impl GrantRepo for Store {
 
 impl CodeRepo for Store {
     async fn insert_grant_and_code(&self, g: &Grant, c: &AuthCode) -> Result<(), StoreError> {
-        let inserted = super::with_retry(|| async {
-            let txn = self.writer.begin().await?;
-            grant_row(g).insert(&txn).await?;
-            code_row(c).insert(&txn).await?;
-            txn.commit().await
+        let inserted = super::with_retry(|| {
+            let (grant, code) = (grant_row(g), code_row(c));
+            self.writes.transaction(move |txn| {
+                Box::pin(async move {
+                    grant.insert(txn).await?;
+                    code.insert(txn).await?;
+                    Ok(())
+                })
+            })
         })
         .await;
         Ok(inserted?)
@@ -194,23 +196,27 @@ impl CodeRepo for Store {
         now: i64,
         first_refresh_token: Option<&RefreshToken>,
     ) -> Result<bool, StoreError> {
-        let claimed = super::with_retry(|| async {
-            let txn = self.writer.begin().await?;
-            let claimed = auth_code::Entity::update_many()
-                .col_expr(auth_code::Column::UsedAt, Expr::value(now))
-                .filter(auth_code::Column::CodeHash.eq(code_hash))
-                .filter(auth_code::Column::UsedAt.is_null())
-                .exec(&txn)
-                .await?;
-            if claimed.rows_affected != 1 {
-                txn.rollback().await?;
-                return Ok(false);
-            }
-            if let Some(token) = first_refresh_token {
-                super::tokens::insert_refresh(&txn, token).await?;
-            }
-            txn.commit().await?;
-            Ok(true)
+        let claimed = super::with_retry(|| {
+            let code_hash = code_hash.to_owned();
+            let token = first_refresh_token.cloned();
+            self.writes.transaction(move |txn| {
+                Box::pin(async move {
+                    let claimed = auth_code::Entity::update_many()
+                        .col_expr(auth_code::Column::UsedAt, Expr::value(now))
+                        .filter(auth_code::Column::CodeHash.eq(code_hash))
+                        .filter(auth_code::Column::UsedAt.is_null())
+                        .exec(txn)
+                        .await?;
+                    // Not claimed: nothing was written, so there is nothing to undo.
+                    if claimed.rows_affected != 1 {
+                        return Ok(false);
+                    }
+                    if let Some(token) = &token {
+                        super::tokens::insert_refresh(txn, token).await?;
+                    }
+                    Ok(true)
+                })
+            })
         })
         .await;
         Ok(claimed?)

@@ -2,6 +2,7 @@
 //! (`core::ports`). SQLite by default, PostgreSQL for several replicas; the same code serves
 //! both. Rows are mapped to the core's plain models here and nowhere else.
 
+mod batch;
 mod cache;
 mod clients;
 mod entities;
@@ -15,6 +16,8 @@ mod tokens;
 mod users;
 
 use std::future::Future;
+
+use batch::Writes;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,6 +62,8 @@ pub struct Store {
     /// lock instead of colliding in SQLite's busy handler, which waits by sleeping. On
     /// PostgreSQL, the same pool as reads.
     writer: DatabaseConnection,
+    /// Multi-statement transactions on hot paths: group-committed on SQLite (batch.rs).
+    writes: Writes,
     /// In-memory copies in front of the hot tables (see cache.rs); None reads everything from
     /// the database.
     caches: Option<Arc<Caches>>,
@@ -103,15 +108,17 @@ impl Store {
                     .foreign_keys(true)
             });
         let db = Database::connect(options.clone()).await?;
-        let writer = if sqlite {
+        let (writer, writes) = if sqlite {
             options.max_connections(1).min_connections(1);
-            Database::connect(options).await?
+            let writer = Database::connect(options).await?;
+            (writer.clone(), Writes::batched(writer))
         } else {
-            db.clone()
+            (db.clone(), Writes::Direct(db.clone()))
         };
         Ok(Self {
             db,
             writer,
+            writes,
             caches: None,
         })
     }

@@ -3,7 +3,6 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
 };
 
 use super::Store;
@@ -47,20 +46,26 @@ impl Store {
         successor: &RefreshToken,
         now_ms: i64,
     ) -> Result<bool, DbErr> {
-        let txn = self.writer.begin().await?;
-        let claimed = refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::RotatedAtMs, Expr::value(now_ms))
-            .filter(refresh_token::Column::TokenHash.eq(old_hash))
-            .filter(refresh_token::Column::RotatedAtMs.is_null())
-            .exec(&txn)
-            .await?;
-        if claimed.rows_affected != 1 {
-            txn.rollback().await?;
-            return Ok(false);
-        }
-        insert_refresh(&txn, successor).await?;
-        txn.commit().await?;
-        Ok(true)
+        let old_hash = old_hash.to_owned();
+        let successor = successor.clone();
+        self.writes
+            .transaction(move |txn| {
+                Box::pin(async move {
+                    let claimed = refresh_token::Entity::update_many()
+                        .col_expr(refresh_token::Column::RotatedAtMs, Expr::value(now_ms))
+                        .filter(refresh_token::Column::TokenHash.eq(old_hash))
+                        .filter(refresh_token::Column::RotatedAtMs.is_null())
+                        .exec(txn)
+                        .await?;
+                    // Rotated by someone else: nothing was written, nothing to undo.
+                    if claimed.rows_affected != 1 {
+                        return Ok(false);
+                    }
+                    insert_refresh(txn, &successor).await?;
+                    Ok(true)
+                })
+            })
+            .await
     }
 }
 
