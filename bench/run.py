@@ -127,9 +127,10 @@ def tessera(database_url, label):
         [binary, *args, "--json"], env=dict(os.environ, **env), input=stdin,
         check=True, text=True, capture_output=True).stdout)
     secrets = {}
-    made = cli("client", "create", "--name", "bench-cc", "--id", "bench-cc", "--grant",
-               "client_credentials", "--scope", "api:read")
-    secrets["bench-cc"] = made["client_secret"]
+    for client, alg in [("bench-cc", "ES256"), ("bench-cc-rs256", "RS256")]:
+        made = cli("client", "create", "--name", client, "--id", client, "--grant",
+                   "client_credentials", "--scope", "api:read", "--access-token-alg", alg)
+        secrets[client] = made["client_secret"]
     for client, alg in [("bench-app", "RS256"), ("bench-app-es256", "ES256")]:
         made = cli("client", "create", "--name", client, "--id", client, "--redirect-uri",
                    REDIRECT, "--grant", "authorization_code", "--grant", "refresh_token",
@@ -150,7 +151,7 @@ def peer():
     env = {"BENCH_SECRET": SECRET, "BENCH_REDIRECT": REDIRECT, "BENCH_USER": USER}
     server = Server("node-oidc-provider", ["node", "server.mjs", "{port}"], env,
                     "/.well-known/openid-configuration", cwd=node)
-    return server, {c: SECRET for c in ("bench-cc", "bench-app", "bench-app-es256")}
+    return server, {c: SECRET for c in ("bench-cc", "bench-cc-rs256", "bench-app", "bench-app-es256")}
 
 
 def ceiling():
@@ -190,12 +191,16 @@ def scenarios(server, secrets, kind, seconds):
     revoked = flows(server, secrets, "tokens", "bench-app", 1, 1)
     app = basic("bench-app", secrets)
     cc = basic("bench-cc", secrets)
+    cc_rs256 = basic("bench-cc-rs256", secrets)
     at, other = tokens["access_token"], revoked["access_token"]
     list_ = [
         ("GET discovery", lambda: wrk(server.base + "/.well-known/openid-configuration", seconds)),
         ("GET jwks", lambda: wrk(meta["jwks_uri"], seconds)),
         ("POST /token client_credentials (ES256 JWT)", lambda: wrk(
             meta["token_endpoint"], seconds, "POST", cc,
+            "grant_type=client_credentials&scope=api%3Aread")),
+        ("POST /token client_credentials (RS256 JWT)", lambda: wrk(
+            meta["token_endpoint"], seconds, "POST", cc_rs256,
             "grant_type=client_credentials&scope=api%3Aread")),
         ("POST /introspect (valid token)", lambda: wrk(
             meta["introspection_endpoint"], seconds, "POST", app, f"token={at}")),
@@ -242,7 +247,8 @@ def main():
                 for label, _, _ in targets:
                     record(scenario, label, plans[label][i][1]())
                 ceil = {"GET discovery": "/static", "GET jwks": "/static",
-                        "POST /token client_credentials (ES256 JWT)": "/sign/es256"}.get(scenario)
+                        "POST /token client_credentials (ES256 JWT)": "/sign/es256",
+                        "POST /token client_credentials (RS256 JWT)": "/sign/rs256"}.get(scenario)
                 if ceil:
                     method = "POST" if ceil.startswith("/sign") else "GET"
                     record(scenario, "ceiling", wrk(top.base + ceil, seconds, method))
@@ -274,8 +280,9 @@ def main():
     labels = [t[0] for t in targets]
     print(f"\n{rounds} round(s) of {seconds} s, wrk -t2 -c64, medians; {time.strftime('%Y-%m-%d')}, "
           f"{os.cpu_count()} cores\n")
-    print("| scenario | " + " | ".join(labels) + " | ceiling | Tessera (SQLite) ÷ peer |")
-    print("| --- |" + " ---: |" * (len(labels) + 2))
+    print("| scenario | " + " | ".join(labels)
+          + " | ceiling | Tessera (SQLite) ÷ peer | Tessera (SQLite) ÷ ceiling |")
+    print("| --- |" + " ---: |" * (len(labels) + 3))
     scenario_names = []
     for (scenario, _), _ in results.items():
         if scenario not in scenario_names:
@@ -292,10 +299,12 @@ def main():
                 text += f" / {statistics.median(extra):.1f}"
             return text, rate
         cells = [cell(label) for label in labels]
-        top_cell = cell("ceiling")[0]
+        top_cell, top = cell("ceiling")
         mine, theirs = cells[0][1], cells[-1][1]
         ratio = f"{mine / theirs:.2f}×" if mine and theirs else "—"
-        print(f"| {scenario} | " + " | ".join(c[0] for c in cells) + f" | {top_cell} | {ratio} |")
+        share = f"{100 * mine / top:.0f}%" if mine and top else "—"
+        print(f"| {scenario} | " + " | ".join(c[0] for c in cells)
+              + f" | {top_cell} | {ratio} | {share} |")
     if failures:
         print("\nbench: scenarios with errors:\n" + "\n".join(failures), file=sys.stderr)
         sys.exit(1)

@@ -29,16 +29,20 @@ const app = (client_id, id_token_signed_response_alg) => ({
 });
 
 const API = 'urn:tessera:bench';
+// bench-cc-rs256 gets RS256 access tokens, through a resource of its own.
+const API_RS256 = 'urn:tessera:bench-rs256';
+const ccClient = (client_id) => ({
+  client_id,
+  client_secret: secret,
+  grant_types: ['client_credentials'],
+  response_types: [],
+  redirect_uris: [],
+  token_endpoint_auth_method: 'client_secret_basic',
+});
 const provider = new Provider(issuer, {
   clients: [
-    {
-      client_id: 'bench-cc',
-      client_secret: secret,
-      grant_types: ['client_credentials'],
-      response_types: [],
-      redirect_uris: [],
-      token_endpoint_auth_method: 'client_secret_basic',
-    },
+    ccClient('bench-cc'),
+    ccClient('bench-cc-rs256'),
     app('bench-app', 'RS256'),
     app('bench-app-es256', 'ES256'),
   ],
@@ -57,12 +61,13 @@ const provider = new Provider(issuer, {
     resourceIndicators: {
       enabled: true,
       defaultResource: (ctx, client, oneOf) =>
-        oneOf ?? (client?.clientId === 'bench-cc' ? API : undefined),
-      getResourceServerInfo: () => ({
+        oneOf ??
+        { 'bench-cc': API, 'bench-cc-rs256': API_RS256 }[client?.clientId],
+      getResourceServerInfo: (ctx, resource) => ({
         scope: 'api:read',
-        audience: API,
+        audience: resource,
         accessTokenFormat: 'jwt',
-        jwt: { sign: { alg: 'ES256' } },
+        jwt: { sign: { alg: resource === API_RS256 ? 'RS256' : 'ES256' } },
       }),
     },
   },

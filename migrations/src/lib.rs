@@ -12,6 +12,7 @@ mod m20261203_000005_drop_interaction_login_at;
 mod m20261203_000006_revocations;
 mod m20261203_000007_refresh_reuse;
 mod m20261203_000008_introspect_any;
+mod m20261203_000009_client_access_token_alg;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000006_revocations::Migration),
             Box::new(m20261203_000007_refresh_reuse::Migration),
             Box::new(m20261203_000008_introspect_any::Migration),
+            Box::new(m20261203_000009_client_access_token_alg::Migration),
         ]
     }
 }

@@ -52,6 +52,10 @@ pub struct CreateClient {
     scopes: Vec<String>,
     #[arg(long, default_value = "RS256")]
     id_token_alg: Alg,
+    /// Signs this client's access tokens, e.g. RS256 for a gateway that verifies only RS256
+    /// [default: global setting, ES256]
+    #[arg(long)]
+    access_token_alg: Option<Alg>,
     /// `aud` of this client's access tokens [default: the issuer]
     #[arg(long)]
     audience: Option<String>,
@@ -94,6 +98,7 @@ impl CreateClient {
             grant_types: self.grants,
             scopes: self.scopes,
             id_token_alg: self.id_token_alg,
+            access_token_alg: self.access_token_alg,
             secret: None,
             audience: self.audience,
             access_token_ttl: self.access_token_ttl,

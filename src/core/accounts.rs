@@ -97,6 +97,7 @@ pub async fn create_client<S: ClientRepo>(
         grant_types,
         scopes,
         id_token_alg: spec.id_token_alg,
+        access_token_alg: spec.access_token_alg,
         created_at: now,
         audience: spec.audience,
         access_token_ttl: spec.access_token_ttl,

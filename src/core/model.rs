@@ -48,6 +48,8 @@ pub struct Client {
     pub grant_types: Vec<GrantType>,
     pub scopes: Vec<String>,
     pub id_token_alg: Alg,
+    /// Signs this client's access tokens [default: the global `access_token_alg`].
+    pub access_token_alg: Option<Alg>,
     pub created_at: i64,
     /// `aud` of this client's access tokens [default: the issuer].
     pub audience: Option<String>,
@@ -93,6 +95,7 @@ pub struct ClientSpec {
     pub grant_types: Vec<GrantType>,
     pub scopes: Vec<String>,
     pub id_token_alg: Alg,
+    pub access_token_alg: Option<Alg>,
     /// Use this secret instead of generating one (the demo client's is derived).
     pub secret: Option<String>,
     pub audience: Option<String>,
@@ -116,6 +119,7 @@ impl ClientSpec {
             grant_types: vec![],
             scopes: vec![],
             id_token_alg: Alg::RS256,
+            access_token_alg: None,
             secret: None,
             audience: None,
             access_token_ttl: None,

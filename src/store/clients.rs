@@ -23,6 +23,7 @@ impl ClientRepo for Store {
             grant_types: Set(to_json_list(&grants)),
             scopes: Set(to_json_list(&c.scopes)),
             id_token_alg: Set(c.id_token_alg.to_string()),
+            access_token_alg: Set(c.access_token_alg.map(|a| a.to_string())),
             created_at: Set(c.created_at),
             audience: Set(c.audience.clone()),
             access_token_ttl: Set(c.access_token_ttl),
@@ -91,6 +92,7 @@ fn to_client(row: client::Model) -> Client {
             .filter_map(|g| g.parse().ok())
             .collect(),
         id_token_alg: row.id_token_alg.parse().unwrap_or(Alg::RS256),
+        access_token_alg: row.access_token_alg.and_then(|a| a.parse().ok()),
         redirect_uris: from_json_list(&row.redirect_uris),
         post_logout_redirect_uris: from_json_list(&row.post_logout_redirect_uris),
         scopes: from_json_list(&row.scopes),

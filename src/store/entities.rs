@@ -24,6 +24,7 @@ pub mod client {
         pub grant_types: String,
         pub scopes: String,
         pub id_token_alg: String,
+        pub access_token_alg: Option<String>,
         pub created_at: i64,
         pub audience: Option<String>,
         pub access_token_ttl: Option<i64>,

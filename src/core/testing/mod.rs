@@ -157,6 +157,7 @@ pub fn client(auth_method: AuthMethod) -> Client {
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         scopes: vec!["openid".into(), "profile".into(), "offline_access".into()],
         id_token_alg: Alg::RS256,
+        access_token_alg: None,
         created_at: 0,
         audience: None,
         access_token_ttl: None,

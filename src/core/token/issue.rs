@@ -56,7 +56,10 @@ pub fn issue<S>(
     let access_exp = (now + client.access_token_ttl.unwrap_or(policy.access_token_ttl))
         .min(grant.and_then(|g| g.expires_at).unwrap_or(i64::MAX));
 
-    let at_key = signing_key(cx, policy.access_token_alg)?;
+    let at_key = signing_key(
+        cx,
+        client.access_token_alg.unwrap_or(policy.access_token_alg),
+    )?;
     let at_claims = AccessTokenClaims {
         iss: policy.issuer.clone(),
         sub: subject

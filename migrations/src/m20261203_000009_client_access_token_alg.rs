@@ -1,0 +1,36 @@
+//! A client may have its access tokens signed with another algorithm than the global one
+//! (`clients.access_token_alg`; NULL follows the setting), for gateways that verify only RS256.
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum Clients {
+    Table,
+    AccessTokenAlg,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Clients::Table)
+                .add_column(string_null(Clients::AccessTokenAlg))
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Clients::Table)
+                .drop_column(Clients::AccessTokenAlg)
+                .to_owned(),
+        )
+        .await
+    }
+}
