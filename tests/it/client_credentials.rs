@@ -124,15 +124,7 @@ async fn a_client_chooses_rs256_access_tokens_for_a_gateway_that_verifies_only_r
     }
     assert_eq!(tokens[0].0, "RS256", "the client's choice");
     assert_eq!(tokens[1].0, "ES256", "the global default");
-    let jwks: serde_json::Value = app
-        .rp_http
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: serde_json::Value = app.get_json("/.well-known/jwks.json").await;
     for (alg, kid) in tokens {
         assert!(
             jwks["keys"]

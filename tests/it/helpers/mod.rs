@@ -223,6 +223,18 @@ impl TestApp {
         (html, csrf)
     }
 
+    /// GETs `path` without credentials and parses the JSON answer (discovery, the JWKS).
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        self.rp_http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Introspects `token` as the confidential client.
     pub async fn introspect(&self, token: &str) -> serde_json::Value {
         self.introspect_as(&self.confidential, token).await

@@ -51,15 +51,7 @@ pub async fn wait_for(received: &Arc<Mutex<Vec<String>>>, count: usize) -> Vec<S
 
 /// Verifies a logout token's signature against the published JWKS, as a relying party would.
 pub async fn verified_logout_claims(app: &TestApp, token: &str) -> serde_json::Value {
-    let jwks: CoreJsonWebKeySet = app
-        .rp_http
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: CoreJsonWebKeySet = app.get_json("/.well-known/jwks.json").await;
     let parts: Vec<&str> = token.split('.').collect();
     let decode = |p: &str| tessera::secret::b64url_decode(p).unwrap();
     let header: serde_json::Value = serde_json::from_slice(&decode(parts[0])).unwrap();
