@@ -7,6 +7,7 @@ use std::net::TcpListener;
 use actix_web::web;
 
 use crate::backchannel::Backchannel;
+use crate::client_keys::JwksFetcher;
 use crate::clock::Clock;
 use crate::config::{Config, redact_url};
 use crate::core::rotation::{RotationError, schedule};
@@ -124,6 +125,7 @@ pub async fn prepare(config: Config, clock: Clock) -> Result<web::Data<AppState>
         clock,
         metrics: Metrics::default(),
         notifier: Backchannel::background()?,
+        client_keys: JwksFetcher::new()?,
         offload,
         discovery: Default::default(),
     }))

@@ -301,6 +301,10 @@ impl Config {
             refresh_token_ttl: self.refresh_token_ttl,
             refresh_token_absolute_ttl: self.refresh_token_absolute_ttl,
             refresh_reuse_grace: self.refresh_reuse_grace,
+            assertion_audiences: ["", "/token", "/introspect", "/revoke"]
+                .iter()
+                .map(|path| format!("{}{path}", self.issuer))
+                .collect(),
             throttle: self.throttle.clone(),
         }
     }

@@ -1,11 +1,12 @@
 //! Tessera, an OpenID Connect provider. The layers, top to bottom (see docs/ARCHITECTURE.md):
-//! `cli` and `app` wire things together; `web`, `store`, `backchannel` and `offload` are
-//! adapters; `core` holds every protocol rule and use case behind narrow ports; `keys`,
+//! `cli` and `app` wire things together; `web`, `store`, `backchannel`, `client_keys` and
+//! `offload` are adapters; `core` holds every protocol rule and use case behind narrow ports; `keys`,
 //! `tokens`, `password`, `secret` and `wire` are the building blocks underneath.
 
 pub mod app;
 pub mod backchannel;
 pub mod cli;
+pub mod client_keys;
 pub mod clock;
 pub mod config;
 pub mod core;

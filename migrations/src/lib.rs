@@ -13,6 +13,7 @@ mod m20261203_000006_revocations;
 mod m20261203_000007_refresh_reuse;
 mod m20261203_000008_introspect_any;
 mod m20261203_000009_client_access_token_alg;
+mod m20261203_000010_client_assertions;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000007_refresh_reuse::Migration),
             Box::new(m20261203_000008_introspect_any::Migration),
             Box::new(m20261203_000009_client_access_token_alg::Migration),
+            Box::new(m20261203_000010_client_assertions::Migration),
         ]
     }
 }

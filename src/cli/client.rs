@@ -41,9 +41,15 @@ pub struct CreateClient {
     /// A public client (no secret; PKCE required); same as --auth-method none
     #[arg(long)]
     public: bool,
-    /// client_secret_basic (default), client_secret_post or none
+    /// client_secret_basic (default), client_secret_post, private_key_jwt or none
     #[arg(long)]
     auth_method: Option<AuthMethod>,
+    /// private_key_jwt: where the client publishes its public keys (a JWK Set)
+    #[arg(long)]
+    jwks_uri: Option<String>,
+    /// private_key_jwt: a file holding the client's public keys (a JWK Set)
+    #[arg(long)]
+    jwks_file: Option<std::path::PathBuf>,
     /// authorization_code (default), refresh_token, client_credentials
     #[arg(long = "grant")]
     grants: Vec<GrantType>,
@@ -89,6 +95,13 @@ impl CreateClient {
             (true, _) => AuthMethod::None,
             (false, m) => m.unwrap_or(AuthMethod::ClientSecretBasic),
         };
+        let jwks = match &self.jwks_file {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| format!("--jwks-file {}: {e}", path.display()))?,
+            ),
+            None => None,
+        };
         Ok(ClientSpec {
             id: self.id,
             name: self.name,
@@ -107,6 +120,8 @@ impl CreateClient {
             refresh_reuse_grace: self.refresh_reuse_grace,
             backchannel_logout_uri: self.backchannel_logout_uri,
             introspect_any: self.introspect_any,
+            jwks,
+            jwks_uri: self.jwks_uri,
         })
     }
 }
@@ -122,6 +137,10 @@ pub async fn run(config: &Config, command: ClientCommand, json_output: bool) -> 
             let text = match &secret {
                 Some(s) => format!(
                     "client_id:     {}\nclient_secret: {s}\n(the secret is shown only now; store it safely)",
+                    client.id
+                ),
+                None if client.auth_method == AuthMethod::PrivateKeyJwt => format!(
+                    "client_id: {}\n(private_key_jwt: no secret; it signs assertions with its registered keys)",
                     client.id
                 ),
                 None => format!(

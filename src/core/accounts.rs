@@ -86,7 +86,11 @@ pub async fn create_client<S: ClientRepo>(
             "a client with id '{id}' already exists"
         )));
     }
-    let secret = (!public).then(|| spec.secret.clone().unwrap_or_else(random_token));
+    check_client_keys(&spec)?;
+    let secret = spec
+        .auth_method
+        .uses_secret()
+        .then(|| spec.secret.clone().unwrap_or_else(random_token));
     let client = Client {
         id,
         name: spec.name.trim().to_owned(),
@@ -106,9 +110,38 @@ pub async fn create_client<S: ClientRepo>(
         refresh_reuse_grace: spec.refresh_reuse_grace,
         backchannel_logout_uri: spec.backchannel_logout_uri,
         introspect_any: spec.introspect_any,
+        jwks: spec.jwks,
+        jwks_uri: spec.jwks_uri,
     };
     store.insert_client(&client).await?;
     Ok((client, secret))
+}
+
+/// A private_key_jwt client registers its public keys one way: a JWK Set, or a URL serving it.
+/// Other clients register none.
+fn check_client_keys(spec: &ClientSpec) -> Result<(), AccountError> {
+    let invalid = |msg: String| Err(AccountError::Invalid(msg));
+    match (&spec.jwks, &spec.jwks_uri) {
+        _ if spec.auth_method != AuthMethod::PrivateKeyJwt => {
+            if spec.jwks.is_some() || spec.jwks_uri.is_some() {
+                return invalid(
+                    "--jwks-uri and --jwks-file go with --auth-method private_key_jwt".into(),
+                );
+            }
+            Ok(())
+        }
+        (Some(_), Some(_)) => invalid("give --jwks-uri or --jwks-file, not both".into()),
+        (None, None) => {
+            invalid("private_key_jwt needs the client's keys: --jwks-uri or --jwks-file".into())
+        }
+        (Some(document), None) => match crate::keys::JwkSet::parse(document.as_bytes()) {
+            Ok(_) => Ok(()),
+            Err(e) => invalid(format!("--jwks-file: {e}")),
+        },
+        (None, Some(uri)) => {
+            check_redirect_uri(uri).map_err(|e| AccountError::Invalid(format!("--jwks-uri: {e}")))
+        }
+    }
 }
 
 /// Absolute, no fragment (RFC 6749 §3.1.2); plain http only for loopback (RFC 8252 §7.3).

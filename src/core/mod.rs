@@ -51,6 +51,9 @@ pub struct Policy {
     /// Seconds during which a just-rotated refresh token still yields its successor, unless a
     /// client registers its own; 0 (the default) means none: any reuse revokes the grant.
     pub refresh_reuse_grace: i64,
+    /// What a client assertion's `aud` may be: the issuer, or the URL of an endpoint where
+    /// clients authenticate.
+    pub assertion_audiences: Vec<String>,
     pub throttle: Throttle,
 }
 

@@ -12,14 +12,27 @@ use crate::wire::wire_names;
 pub enum AuthMethod {
     ClientSecretBasic,
     ClientSecretPost,
+    /// A JWT signed with a key the client registered (RFC 7523 §2.2, OIDC Core §9).
+    PrivateKeyJwt,
     None,
 }
 
 wire_names!(AuthMethod {
     ClientSecretBasic => "client_secret_basic",
     ClientSecretPost => "client_secret_post",
+    PrivateKeyJwt => "private_key_jwt",
     None => "none",
 });
+
+impl AuthMethod {
+    /// The methods that authenticate with a shared secret Tessera generated.
+    pub fn uses_secret(self) -> bool {
+        matches!(
+            self,
+            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+        )
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -65,6 +78,9 @@ pub struct Client {
     /// May introspect every token, not only those issued to it or meant for it (an
     /// operator's explicit grant, for a resource server that serves many apps).
     pub introspect_any: bool,
+    /// The public keys of a private_key_jwt client: a JWK Set document, or where to fetch it.
+    pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
 }
 
 impl Client {
@@ -105,6 +121,8 @@ pub struct ClientSpec {
     pub refresh_reuse_grace: Option<i64>,
     pub backchannel_logout_uri: Option<String>,
     pub introspect_any: bool,
+    pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
 }
 
 impl ClientSpec {
@@ -128,6 +146,8 @@ impl ClientSpec {
             refresh_reuse_grace: None,
             backchannel_logout_uri: None,
             introspect_any: false,
+            jwks: None,
+            jwks_uri: None,
         }
     }
 }

@@ -1,17 +1,18 @@
 //! The narrow interfaces the use cases reach the outside world through: one trait per
-//! aggregate the store keeps, plus delivery of back-channel logout tokens and a place to run
-//! CPU-heavy work. `store::Store` implements the storage ports for SQLite and PostgreSQL;
+//! aggregate the store keeps, plus delivery of back-channel logout tokens, the keys clients
+//! publish at their jwks_uri, and a place to run CPU-heavy work. `store::Store` implements the storage ports for SQLite and PostgreSQL;
 //! `core::testing` has an in-memory implementation for the unit tests.
 //!
 //! Secrets arrive here already hashed: the ports never see a code, token or password.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use super::error::StoreError;
 use super::model::{
     AuthCode, Client, Failures, Grant, Interaction, RefreshToken, Revoked, Session, User,
 };
-use crate::keys::StoredKey;
+use crate::keys::{JwkSet, JwksError, StoredKey};
 
 pub type Stored<T> = Result<T, StoreError>;
 
@@ -223,4 +224,27 @@ pub trait Offload: Sync {
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static;
+}
+
+/// Client assertions already accepted, shared by every replica: each (client, jti) is
+/// accepted once, and remembered until it expires.
+pub trait AssertionRepo: Sync {
+    /// Records the use; false when it was used before.
+    fn first_use(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: i64,
+    ) -> impl Future<Output = Stored<bool>> + Send;
+}
+
+/// The public keys a private_key_jwt client publishes at its `jwks_uri`, fetched with a
+/// timeout and a size limit and kept for a while. `refresh` asks for a new copy (the client
+/// signed with a key the cached copy lacks); the adapter bounds how often it refetches.
+pub trait ClientKeys: Sync {
+    fn jwks(
+        &self,
+        uri: &str,
+        refresh: bool,
+    ) -> impl Future<Output = Result<Arc<JwkSet>, JwksError>> + Send;
 }

@@ -3,6 +3,7 @@
 
 mod generate;
 mod master;
+mod public;
 mod timeline;
 
 use std::collections::HashMap;
@@ -18,6 +19,7 @@ use serde_json::Value;
 
 pub use generate::{NewKey, generate};
 pub use master::MasterKey;
+pub use public::{JwkSet, JwksError};
 pub use timeline::{
     KeyState, Rotation, Schedule, Timeline, due_rotation, next_activation, timeline,
 };
@@ -175,7 +177,8 @@ impl SigningKey {
             .is_ok()
     }
 
-    fn jwks_entry(&self) -> Value {
+    /// The public key as a JWK Set entry: the public parameters, kid, alg and `use: sig`.
+    pub fn jwks_entry(&self) -> Value {
         let mut entry = self.public_jwk.clone();
         if let Value::Object(map) = &mut entry {
             map.insert("kid".into(), self.kid.clone().into());

@@ -32,6 +32,8 @@ impl ClientRepo for Store {
             refresh_reuse_grace: Set(c.refresh_reuse_grace),
             backchannel_logout_uri: Set(c.backchannel_logout_uri.clone()),
             introspect_any: Set(c.introspect_any),
+            jwks: Set(c.jwks.clone()),
+            jwks_uri: Set(c.jwks_uri.clone()),
         }
         .insert(&self.writer)
         .await?;
@@ -107,5 +109,7 @@ fn to_client(row: client::Model) -> Client {
         refresh_reuse_grace: row.refresh_reuse_grace,
         backchannel_logout_uri: row.backchannel_logout_uri,
         introspect_any: row.introspect_any,
+        jwks: row.jwks,
+        jwks_uri: row.jwks_uri,
     }
 }

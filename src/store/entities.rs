@@ -33,6 +33,8 @@ pub mod client {
         pub refresh_reuse_grace: Option<i64>,
         pub backchannel_logout_uri: Option<String>,
         pub introspect_any: bool,
+        pub jwks: Option<String>,
+        pub jwks_uri: Option<String>,
     }
     no_relations!();
 }
@@ -213,6 +215,19 @@ pub mod refresh_token {
         pub created_at: i64,
         pub expires_at: i64,
         pub rotated_at_ms: Option<i64>,
+    }
+    no_relations!();
+}
+
+pub mod client_assertion {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "client_assertions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub expires_at: i64,
     }
     no_relations!();
 }

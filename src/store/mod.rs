@@ -2,6 +2,7 @@
 //! (`core::ports`). SQLite by default, PostgreSQL for several replicas; the same code serves
 //! both. Rows are mapped to the core's plain models here and nowhere else.
 
+mod assertions;
 mod batch;
 mod cache;
 mod clients;

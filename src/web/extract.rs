@@ -167,13 +167,18 @@ async fn authenticated_client(
     params: &Params,
 ) -> Result<Client, OAuthError> {
     let ip = peer_ip(req);
-    let refused =
-        match client_auth::authenticate(&state.ctx(), authorization(req), params, ip.as_deref())
-            .await
-        {
-            Ok(client) => return Ok(client),
-            Err(refused) => refused,
-        };
+    let refused = match client_auth::authenticate(
+        &state.ctx(),
+        &state.client_keys,
+        authorization(req),
+        params,
+        ip.as_deref(),
+    )
+    .await
+    {
+        Ok(client) => return Ok(client),
+        Err(refused) => refused,
+    };
     if let Some(delay) = refused.delay {
         state.metrics.client_auth_failed();
         actix_web::rt::time::sleep(delay).await;

@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use bytes::Bytes;
 
 use crate::backchannel::Backchannel;
+use crate::client_keys::JwksFetcher;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::core::rotation::Keys;
@@ -71,6 +72,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Back-channel logout delivery, in the background.
     pub notifier: Backchannel,
+    /// The keys private_key_jwt clients publish at their jwks_uri, fetched and cached.
+    pub client_keys: JwksFetcher,
     pub offload: BlockingPool,
     /// The discovery document, served from bytes.
     pub discovery: PerKeyring,

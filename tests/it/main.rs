@@ -9,6 +9,7 @@ mod helpers;
 mod admin_api;
 mod authorize_errors;
 mod browser;
+mod client_assertions;
 mod client_credentials;
 mod code_flow;
 mod devices;

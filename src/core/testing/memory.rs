@@ -3,14 +3,14 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use crate::core::error::StoreError;
 use crate::core::model::*;
 use crate::core::ports::*;
-use crate::keys::StoredKey;
+use crate::keys::{JwkSet, JwksError, StoredKey};
 
 /// Pending once, then ready: a point where another request may run.
 struct YieldOnce(bool);
@@ -40,6 +40,9 @@ pub(super) struct Tables {
     pub(super) revoked: HashMap<Revoked, i64>,
     pub(super) failures: HashMap<String, Failures>,
     pub(super) keys: Vec<StoredKey>,
+    pub(super) used_assertions: HashMap<(String, String), i64>,
+    /// What each jwks_uri serves.
+    pub(super) published: HashMap<String, Arc<JwkSet>>,
 }
 
 #[derive(Default)]
@@ -48,6 +51,7 @@ pub struct MemoryStore {
     interleaved: AtomicBool,
     rotations: AtomicUsize,
     throttle_writes: AtomicUsize,
+    jwks_fetches: AtomicUsize,
 }
 
 impl MemoryStore {
@@ -69,6 +73,16 @@ impl MemoryStore {
 
     pub fn put_grant(&self, grant: Grant) {
         self.tables().grants.push(grant);
+    }
+
+    /// Serves `set` at `uri` from now on (a client publishing or rotating its keys).
+    pub fn publish_jwks(&self, uri: &str, set: JwkSet) {
+        self.tables().published.insert(uri.into(), Arc::new(set));
+    }
+
+    /// How many times a jwks_uri was fetched.
+    pub fn jwks_fetches(&self) -> usize {
+        self.jwks_fetches.load(Ordering::SeqCst)
     }
 
     pub fn put_client(&self, client: Client) {
@@ -462,5 +476,25 @@ impl KeyRepo for MemoryStore {
             }
         })
         .await
+    }
+}
+
+impl AssertionRepo for MemoryStore {
+    async fn first_use(&self, client_id: &str, jti: &str, expires_at: i64) -> Stored<bool> {
+        self.with(|t| {
+            let key = (client_id.to_owned(), jti.to_owned());
+            t.used_assertions.insert(key, expires_at).is_none()
+        })
+        .await
+    }
+}
+
+/// The in-memory store also plays the clients' web servers: `publish_jwks` sets what a
+/// jwks_uri answers. It does not cache: every call is a fetch.
+impl ClientKeys for MemoryStore {
+    async fn jwks(&self, uri: &str, _refresh: bool) -> Result<Arc<JwkSet>, JwksError> {
+        self.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+        let published = self.tables().published.get(uri).cloned();
+        published.ok_or_else(|| JwksError::Fetch(format!("{uri} answered 404")))
     }
 }

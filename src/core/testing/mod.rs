@@ -92,6 +92,10 @@ pub fn policy() -> Policy {
         refresh_token_ttl: 14 * 86_400,
         refresh_token_absolute_ttl: 90 * 86_400,
         refresh_reuse_grace: 0,
+        assertion_audiences: vec![
+            "https://id.example".into(),
+            "https://id.example/token".into(),
+        ],
         throttle: Throttle {
             max_failures: 5,
             max_failures_per_ip: 50,
@@ -166,6 +170,8 @@ pub fn client(auth_method: AuthMethod) -> Client {
         refresh_reuse_grace: None,
         backchannel_logout_uri: None,
         introspect_any: false,
+        jwks: None,
+        jwks_uri: None,
     }
 }
 

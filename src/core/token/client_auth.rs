@@ -1,13 +1,16 @@
 //! Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3,
-//! OIDC Core §9), throttled per client and per IP like passwords.
+//! OIDC Core §9): a secret (Basic or in the form), a signed assertion (private_key_jwt, see
+//! client_assertion.rs), or none for public clients; throttled per client and per IP like
+//! passwords.
 
 use std::time::Duration;
 
+use super::client_assertion::{self, Assertion, JWT_BEARER};
 use crate::core::Ctx;
-use crate::core::error::OAuthError;
+use crate::core::error::{ErrorCode, OAuthError};
 use crate::core::model::{AuthMethod, Client};
 use crate::core::params::Params;
-use crate::core::ports::{ClientRepo, ThrottleRepo};
+use crate::core::ports::{AssertionRepo, ClientKeys, ClientRepo, ThrottleRepo};
 use crate::core::throttle::Attempts;
 use crate::secret::{b64url_decode, matches_hash};
 
@@ -32,29 +35,40 @@ impl From<crate::core::error::StoreError> for Refused {
 }
 
 /// The client a request authenticates as, from its Authorization header or form body.
-pub async fn authenticate<S: ClientRepo + ThrottleRepo>(
+pub async fn authenticate<S, K>(
     cx: &Ctx<'_, S>,
+    keys: &K,
     authorization: Option<&str>,
     params: &Params,
     ip: Option<&str>,
-) -> Result<Client, Refused> {
-    let presented = presented(
-        authorization,
-        params.get("client_id"),
-        params.get("client_secret"),
-    )?;
+) -> Result<Client, Refused>
+where
+    S: ClientRepo + ThrottleRepo + AssertionRepo,
+    K: ClientKeys,
+{
+    let presented = presented(authorization, params)?;
     let attempts = Attempts::client(cx.policy, &presented.client_id, ip);
     if let Some(seconds) = attempts.locked_for(cx.store, cx.now).await? {
         return Err(OAuthError::throttled(seconds).into());
     }
     let client = cx.store.find_client(&presented.client_id).await?;
-    match check(client, &presented) {
+    let checked = match (client, &presented.assertion) {
+        (Some(client), Some(assertion)) if client.auth_method == AuthMethod::PrivateKeyJwt => {
+            client_assertion::verify(cx, keys, &client, assertion)
+                .await
+                .map(|()| client)
+        }
+        (client, _) => check(client, &presented),
+    };
+    match checked {
         Ok(client) => {
-            if presented.secret.is_some() {
+            if presented.method != AuthMethod::None {
                 attempts.succeeded(cx.store).await?;
             }
             Ok(client)
         }
+        // A failing store is not the client's failure.
+        Err(error) if error.code != ErrorCode::InvalidClient => Err(error.into()),
         Err(error) => {
             let delay = attempts.failed(cx.store, cx.policy, cx.now).await?;
             Err(Refused {
@@ -70,15 +84,40 @@ pub async fn authenticate<S: ClientRepo + ThrottleRepo>(
 struct Presented {
     pub client_id: String,
     pub secret: Option<String>,
+    pub assertion: Option<Assertion>,
     pub method: AuthMethod,
 }
 
-/// Reads credentials from the Authorization header or the form body; using both is an error.
-fn presented(
-    authorization: Option<&str>,
-    form_client_id: Option<&str>,
-    form_secret: Option<&str>,
-) -> Result<Presented, OAuthError> {
+/// Reads credentials from the Authorization header or the form body; using two methods at
+/// once is an error.
+fn presented(authorization: Option<&str>, params: &Params) -> Result<Presented, OAuthError> {
+    let form_client_id = params.get("client_id");
+    let form_secret = params.get("client_secret");
+    let assertion_type = params.get("client_assertion_type");
+    if assertion_type.is_some() || params.get("client_assertion").is_some() {
+        if authorization.is_some() || form_secret.is_some() {
+            return Err(OAuthError::invalid_request(
+                "use one client authentication method, not a client assertion and a secret",
+            ));
+        }
+        if assertion_type != Some(JWT_BEARER) {
+            return Err(OAuthError::invalid_request(format!(
+                "client_assertion_type must be {JWT_BEARER}"
+            )));
+        }
+        let assertion = client_assertion::parse(params.required("client_assertion")?)?;
+        if form_client_id.is_some_and(|id| id != assertion.client_id) {
+            return Err(OAuthError::invalid_client(
+                "client_id does not match the client assertion's iss",
+            ));
+        }
+        return Ok(Presented {
+            client_id: assertion.client_id.clone(),
+            secret: None,
+            assertion: Some(assertion),
+            method: AuthMethod::PrivateKeyJwt,
+        });
+    }
     if let Some(header) = authorization {
         if form_secret.is_some() {
             return Err(OAuthError::invalid_request(
@@ -94,6 +133,7 @@ fn presented(
         return Ok(Presented {
             client_id: id,
             secret: Some(secret),
+            assertion: None,
             method: AuthMethod::ClientSecretBasic,
         });
     }
@@ -105,6 +145,7 @@ fn presented(
     Ok(Presented {
         client_id: client_id.to_owned(),
         secret: form_secret.map(str::to_owned),
+        assertion: None,
         method: if form_secret.is_some() {
             AuthMethod::ClientSecretPost
         } else {
@@ -168,6 +209,16 @@ mod tests {
     use crate::core::testing::{MemoryStore, block_on, client, context, policy};
     use crate::secret::hash;
 
+    fn form(pairs: &[(&str, &str)]) -> Params {
+        Params::parse(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+        .unwrap()
+    }
+
     fn with_secret(method: AuthMethod) -> Client {
         Client {
             secret_hash: (method != AuthMethod::None).then(|| hash("s3cret")),
@@ -178,28 +229,32 @@ mod tests {
     #[test]
     fn basic_credentials_are_form_decoded() {
         // "my%20app:s%3Acret" → id "my app", secret "s:cret"
-        let p = presented(Some("Basic bXklMjBhcHA6cyUzQWNyZXQ="), None, None).unwrap();
+        let p = presented(Some("Basic bXklMjBhcHA6cyUzQWNyZXQ="), &form(&[])).unwrap();
         assert_eq!(
             (p.client_id.as_str(), p.secret.as_deref()),
             ("my app", Some("s:cret"))
         );
-        assert!(presented(Some("Bearer x"), None, None).is_err());
-        assert!(presented(Some("Basic !!!"), None, None).is_err());
+        assert!(presented(Some("Bearer x"), &form(&[])).is_err());
+        assert!(presented(Some("Basic !!!"), &form(&[])).is_err());
         assert!(
-            presented(Some("Basic YXBwOnM="), None, Some("s")).is_err(),
+            presented(Some("Basic YXBwOnM="), &form(&[("client_secret", "s")])).is_err(),
             "two methods"
         );
     }
 
     #[test]
     fn only_the_registered_method_with_the_right_secret_passes() {
-        let basic = presented(Some("Basic YXBwOnMzY3JldA=="), None, None).unwrap(); // app:s3cret
+        let basic = presented(Some("Basic YXBwOnMzY3JldA=="), &form(&[])).unwrap(); // app:s3cret
         assert!(check(Some(with_secret(AuthMethod::ClientSecretBasic)), &basic).is_ok());
         assert!(check(Some(with_secret(AuthMethod::ClientSecretPost)), &basic).is_err());
-        let wrong = presented(None, Some("app"), Some("nope")).unwrap();
+        let wrong = presented(
+            None,
+            &form(&[("client_id", "app"), ("client_secret", "nope")]),
+        )
+        .unwrap();
         let err = check(Some(with_secret(AuthMethod::ClientSecretPost)), &wrong).unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidClient);
-        let public = presented(None, Some("app"), None).unwrap();
+        let public = presented(None, &form(&[("client_id", "app")])).unwrap();
         assert!(check(Some(with_secret(AuthMethod::None)), &public).is_ok());
         assert!(check(Some(with_secret(AuthMethod::ClientSecretPost)), &public).is_err());
         assert!(check(None, &public).is_err());
@@ -219,15 +274,27 @@ mod tests {
         };
         let cx = context(&store, &policy, 1_000);
         for _ in 0..policy.throttle.max_failures {
-            let refused =
-                block_on(authenticate(&cx, None, &form("guess"), Some("192.0.2.9"))).unwrap_err();
+            let refused = block_on(authenticate(
+                &cx,
+                &store,
+                None,
+                &form("guess"),
+                Some("192.0.2.9"),
+            ))
+            .unwrap_err();
             assert!(refused.delay.is_some(), "a wrong secret is answered late");
         }
-        let locked =
-            block_on(authenticate(&cx, None, &form("s3cret"), Some("192.0.2.9"))).unwrap_err();
+        let locked = block_on(authenticate(
+            &cx,
+            &store,
+            None,
+            &form("s3cret"),
+            Some("192.0.2.9"),
+        ))
+        .unwrap_err();
         assert_eq!(locked.error.retry_after, Some(policy.throttle.lockout));
         assert!(locked.delay.is_none());
         let later = context(&store, &policy, 1_000 + policy.throttle.lockout);
-        assert!(block_on(authenticate(&later, None, &form("s3cret"), None)).is_ok());
+        assert!(block_on(authenticate(&later, &store, None, &form("s3cret"), None)).is_ok());
     }
 }

@@ -2,6 +2,7 @@
 //! grant, and the minting of the tokens. The client is authenticated first (`client_auth`).
 
 pub mod authorization_code;
+pub mod client_assertion;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod issue;

@@ -9,7 +9,7 @@ use bytes::Bytes;
 
 use crate::core::Policy;
 use crate::core::scope;
-use crate::keys::Keyring;
+use crate::keys::{Alg, Keyring};
 use crate::web::state::AppState;
 
 pub async fn openid_configuration(state: web::Data<AppState>) -> HttpResponse {
@@ -38,6 +38,8 @@ fn metadata(config: &Policy, keys: &Keyring) -> Value {
         .into_iter()
         .map(|a| a.as_str())
         .collect();
+    // private_key_jwt assertions may use every key-pair algorithm, never none or HMAC.
+    let assertion_algs = Alg::ALL.map(Alg::as_str);
     json!({
         "issuer": config.issuer,
         "authorization_endpoint": config.url("/authorize"),
@@ -53,9 +55,12 @@ fn metadata(config: &Policy, keys: &Keyring) -> Value {
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": algs,
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_supported": [

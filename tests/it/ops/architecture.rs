@@ -12,7 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &["tokens"],
     &["core"],
     &["config"],
-    &["store", "backchannel", "offload"],
+    &["store", "backchannel", "client_keys", "offload"],
     &["web"],
     &["jobs"],
     &["app"],

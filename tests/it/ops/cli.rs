@@ -182,7 +182,7 @@ async fn bad_configuration_fails_with_one_clear_line() {
                 "--redirect-uri",
                 REDIRECT,
                 "--auth-method",
-                "private_key_jwt",
+                "magic",
             ],
             "unknown value",
         ),
