@@ -11,6 +11,7 @@ mod authorize_errors;
 mod browser;
 mod client_assertions;
 mod client_credentials;
+mod client_libraries;
 mod code_flow;
 mod devices;
 mod hardening;

@@ -18,10 +18,11 @@ use crate::secret::b64url_decode;
 
 /// `client_assertion_type` for a JWT (RFC 7523 §2.2).
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-/// The longest an assertion may still be valid when it arrives, in seconds: it is made for one
-/// request, and its jti is remembered until it expires.
-pub const MAX_LIFETIME: i64 = 300;
-/// Leeway for a client's clock running ahead (`iat`, `nbf`), in seconds.
+/// The longest an assertion may still be valid when it arrives, in seconds. It is made for one
+/// request and its jti is remembered until it expires, so a used one cannot come back; an hour
+/// is the bound FAPI sets for signed requests, and what Authlib's assertions last by default.
+pub const MAX_LIFETIME: i64 = 3600;
+/// Leeway for a client's clock running ahead (`iat`, `nbf`, `exp`), in seconds.
 const LEEWAY: i64 = 60;
 /// Larger assertions are not parsed.
 const MAX_SIZE: usize = 8 * 1024;
@@ -189,7 +190,7 @@ fn check_claims(policy: &crate::core::Policy, now: i64, claims: &Claims) -> Resu
     if claims.exp <= now {
         return Err(refused("it has expired"));
     }
-    if claims.exp > now + MAX_LIFETIME {
+    if claims.exp > now + MAX_LIFETIME + LEEWAY {
         return Err(refused(&format!("it must expire within {MAX_LIFETIME} s")));
     }
     if claims.iat.is_some_and(|iat| iat > now + LEEWAY)
@@ -285,8 +286,9 @@ mod tests {
             ),
             (with("aud", json!(["https://id.example"])), ""),
             (with("exp", (NOW).into()), "expired"),
+            (with("exp", (NOW + MAX_LIFETIME + LEEWAY).into()), ""),
             (
-                with("exp", (NOW + MAX_LIFETIME + 1).into()),
+                with("exp", (NOW + MAX_LIFETIME + LEEWAY + 1).into()),
                 "must expire within",
             ),
             (with("iat", (NOW + 600).into()), "not valid yet"),
