@@ -149,13 +149,20 @@ impl Browser {
         .await;
     }
 
-    /// Submits a form the way Enter does: with its default (first) submit button.
-    async fn submit_with_default_button(&self, form_css: &str) {
-        self.find(form_css).await;
+    /// Presses Enter on whatever has the focus when the page at `css` has loaded.
+    async fn press_enter_on(&self, css: &str) {
+        self.find(css).await;
+        let active = self
+            .command(reqwest::Method::GET, "/element/active", Value::Null)
+            .await;
+        let id = active[ELEMENT]
+            .as_str()
+            .expect("a focused element")
+            .to_owned();
         self.command(
             reqwest::Method::POST,
-            "/execute/sync",
-            json!({"script": "document.querySelector(arguments[0]).requestSubmit()", "args": [form_css]}),
+            &format!("/element/{id}/value"),
+            json!({"text": "\u{E007}"}),
         )
         .await;
     }
@@ -242,8 +249,8 @@ async fn a_real_browser_signs_in_consents_and_posts_the_code_back() {
     browser.type_into("#username", "alice").await;
     browser.type_into("#password", PASSWORD).await;
     browser.click("button[type=submit]").await;
-    // Enter, or a tool that submits the form, uses its default button: it must be Allow.
-    browser.submit_with_default_button("form.actions").await;
+    // Allow is the consent form's first button and has the focus: Enter approves.
+    browser.press_enter_on("form.actions").await;
     browser.find("#done").await; // the form_post script ran under the page's CSP
     let posted = received.lock().unwrap().clone();
     assert_eq!(posted.len(), 1);
