@@ -54,6 +54,7 @@ struct FileConfig {
     cpu_queue_timeout: Option<u64>,
     sqlite_synchronous: Option<String>,
     jwks_max_age: Option<i64>,
+    jwks_cache_bound: Option<i64>,
     refresh_token_ttl: Option<i64>,
     refresh_token_absolute_ttl: Option<i64>,
     refresh_reuse_grace: Option<i64>,
@@ -92,6 +93,10 @@ pub struct Config {
     pub cpu_queue_timeout: Duration,
     /// Cache-Control max-age of the JWKS, in seconds.
     pub jwks_max_age: i64,
+    /// The longest a verifier may hold a copy of the JWKS whatever its Cache-Control says
+    /// (seconds; default two hours, as some API gateways do; 0: every verifier honours
+    /// max-age). Key pre-publication and retirement cover it.
+    pub jwks_cache_bound: i64,
     /// Idle lifetime of a refresh token: each rotation extends the grant by this much.
     pub refresh_token_ttl: i64,
     /// Absolute lifetime of a grant's refresh tokens, counted from the sign-in.
@@ -222,6 +227,7 @@ impl Config {
             cpu_workers: file.cpu_workers,
             cpu_queue_timeout: Duration::from_secs(file.cpu_queue_timeout.unwrap_or(10)),
             jwks_max_age: file.jwks_max_age.unwrap_or(300),
+            jwks_cache_bound: file.jwks_cache_bound.unwrap_or(2 * 3600),
             refresh_token_ttl: env_or("TESSERA_REFRESH_TOKEN_TTL", file.refresh_token_ttl)?
                 .unwrap_or(14 * 24 * 3600),
             refresh_token_absolute_ttl: env_or(
@@ -269,9 +275,12 @@ impl Config {
         let prepublish = Schedule::new(&config.rotation(), 0).prepublish;
         if config.key_rotation_period <= prepublish {
             return Err(format!(
-                "key_rotation_period ({}s) must be longer than the pre-publication window (2 × jwks_max_age + key_reload_interval = {prepublish}s)",
+                "key_rotation_period ({}s) must be longer than the pre-publication window (the larger of 2 × jwks_max_age and jwks_cache_bound, plus key_reload_interval = {prepublish}s)",
                 config.key_rotation_period
             ).into());
+        }
+        if config.jwks_cache_bound < 0 {
+            return Err(ConfigError("jwks_cache_bound must not be negative".into()));
         }
         if config.clock_skew < 0 {
             return Err(ConfigError("clock_skew must not be negative".into()));
@@ -314,6 +323,7 @@ impl Config {
         Rotation {
             period: self.key_rotation_period,
             jwks_max_age: self.jwks_max_age,
+            jwks_cache_bound: self.jwks_cache_bound,
             reload_interval: self.key_reload_interval as i64,
             clock_skew: self.clock_skew,
         }

@@ -313,6 +313,7 @@ mod tests {
     const ROTATION: Rotation = Rotation {
         period: 1000,
         jwks_max_age: 40,
+        jwks_cache_bound: 0,
         reload_interval: 20,
         clock_skew: 0,
     };

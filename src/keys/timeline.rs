@@ -28,11 +28,13 @@ wire_names!(KeyState { Next => "next", Current => "current", Retired => "retired
 pub struct Schedule {
     /// How long a key signs before its successor takes over.
     pub rotation_period: i64,
-    /// How long a new key is published before it signs: twice the JWKS max-age plus the
+    /// How long a new key is published before it signs: the longest a verifier keeps a copy
+    /// of the JWKS (twice its max-age, or the bound on caches that ignore it) plus the
     /// replicas' reload interval, so every cached JWKS already holds it.
     pub prepublish: i64,
     /// How long a retired key stays published: the longest lifetime of a token it signed,
-    /// plus clock skew, the JWKS max-age and the reload interval.
+    /// plus clock skew, the longest a verifier keeps a copy of the JWKS and the reload
+    /// interval.
     pub retention: i64,
 }
 
@@ -43,6 +45,9 @@ pub struct Rotation {
     pub period: i64,
     /// Cache-Control max-age of the JWKS.
     pub jwks_max_age: i64,
+    /// The longest a verifier may keep a copy of the JWKS whatever its Cache-Control says
+    /// (API gateways hold it for up to two hours); 0 when every verifier honours max-age.
+    pub jwks_cache_bound: i64,
     /// How often every replica reloads the keyring.
     pub reload_interval: i64,
     /// Clock difference tolerated between Tessera and relying parties.
@@ -52,10 +57,14 @@ pub struct Rotation {
 impl Schedule {
     pub fn new(rotation: &Rotation, longest_token_ttl: i64) -> Self {
         let reload = rotation.reload_interval;
+        let cached = rotation.jwks_cache_bound;
         Self {
             rotation_period: rotation.period,
-            prepublish: 2 * rotation.jwks_max_age + reload,
-            retention: longest_token_ttl + rotation.clock_skew + rotation.jwks_max_age + reload,
+            prepublish: (2 * rotation.jwks_max_age).max(cached) + reload,
+            retention: longest_token_ttl
+                + rotation.clock_skew
+                + rotation.jwks_max_age.max(cached)
+                + reload,
         }
     }
 }
@@ -147,6 +156,31 @@ mod tests {
         prepublish: 100,
         retention: 300,
     };
+
+    #[test]
+    fn the_windows_cover_a_gateway_that_caches_the_jwks_for_two_hours() {
+        let rotation = |jwks_cache_bound| Rotation {
+            period: 30 * 86_400,
+            jwks_max_age: 300,
+            jwks_cache_bound,
+            reload_interval: 10,
+            clock_skew: 60,
+        };
+        let gateways = Schedule::new(&rotation(7200), 3600);
+        assert_eq!(
+            gateways.prepublish,
+            7200 + 10,
+            "published two hours before it signs"
+        );
+        assert_eq!(gateways.retention, 3600 + 60 + 7200 + 10);
+        let honouring = Schedule::new(&rotation(0), 3600);
+        assert_eq!(
+            honouring.prepublish,
+            2 * 300 + 10,
+            "twice the max-age when caches obey it"
+        );
+        assert_eq!(honouring.retention, 3600 + 60 + 300 + 10);
+    }
 
     fn key(kid: &str, generation: i64, activates_at: i64) -> StoredKey {
         StoredKey {

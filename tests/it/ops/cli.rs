@@ -360,7 +360,7 @@ async fn read_only_commands_never_create_rotate_or_delete_keys() {
     // schedule run by any of these commands would pre-publish successors.
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("tessera.toml");
-    std::fs::write(&config, "jwks_max_age = 1\nkey_reload_interval = 1\nkey_rotation_period = 4\n").unwrap();
+    std::fs::write(&config, "jwks_max_age = 1\njwks_cache_bound = 0\nkey_reload_interval = 1\nkey_rotation_period = 4\n").unwrap();
     let config = config.display().to_string();
     actix_web::rt::time::sleep(std::time::Duration::from_secs(2)).await;
     let before = stored_kids(&app.db_url).await;
