@@ -150,3 +150,28 @@ async fn a_client_introspects_only_its_own_tokens_and_those_meant_for_it() {
     assert_eq!(app.introspect_as(&gateway, "garbage").await, inactive);
 }
 }
+
+on_both_backends! {
+async fn a_client_cannot_revoke_another_clients_tokens() {
+    let app = spawn_app().await;
+    let mine = app.tokens(&browser()).await;
+    let (at, rt) = (str_of(&mine, "access_token"), str_of(&mine, "refresh_token"));
+    let other = app.add_client(|_| {}).await;
+    for token in [&at, &rt] {
+        let response = app
+            .rp_http
+            .post(app.url("/revoke"))
+            .basic_auth(&other.0, Some(&other.1))
+            .form(&[("token", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        // RFC 7009 §2.2: a token the client may not revoke is answered like an unknown one.
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(app.introspect(&at).await["active"], true, "still valid");
+    assert_eq!(app.introspect(&rt).await["active"], true, "still valid");
+    let (status, _) = json(app.refresh(&rt, &[]).await).await;
+    assert_eq!(status, 200, "the owner's grant is untouched");
+}
+}
