@@ -20,6 +20,13 @@ impl Params {
                     truncate(name)
                 )));
             }
+            // No identifier, secret or URI has one, and PostgreSQL text cannot hold it.
+            if name.contains('\0') || value.contains('\0') {
+                return Err(OAuthError::invalid_request(format!(
+                    "parameter '{}' contains a NUL character",
+                    truncate(&name.replace('\0', ""))
+                )));
+            }
             if pairs[..i].iter().any(|(other, _)| other == name) {
                 return Err(OAuthError::invalid_request(format!(
                     "parameter '{}' is repeated",
@@ -79,5 +86,13 @@ mod tests {
             (None, Some("2"), Some(" "))
         );
         assert!(p.required("a").is_err());
+    }
+
+    #[test]
+    fn nul_characters_are_refused_in_names_and_values() {
+        for query in [&b"client_id=a%00b"[..], b"a%00=1"] {
+            let err = Params::from_urlencoded(query).err().unwrap();
+            assert!(err.description.contains("NUL"), "{}", err.description);
+        }
     }
 }

@@ -15,6 +15,7 @@ mod client_libraries;
 mod code_flow;
 mod devices;
 mod hardening;
+mod http_fuzz;
 mod logout;
 mod ops;
 mod refresh;

@@ -172,11 +172,11 @@ fn parse_basic(header: &str) -> Result<(String, String), OAuthError> {
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default()
     };
-    let id = decode(id);
-    if id.is_empty() {
+    let (id, secret) = (decode(id), decode(secret));
+    if id.is_empty() || id.contains('\0') || secret.contains('\0') {
         return Err(bad());
     }
-    Ok((id, decode(secret)))
+    Ok((id, secret))
 }
 
 fn standard_b64_decode(text: &str) -> Option<Vec<u8>> {
