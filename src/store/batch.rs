@@ -104,25 +104,34 @@ where
 async fn group_commit(writer: DatabaseConnection, mut queue: mpsc::Receiver<Queued>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let mut deliveries = Vec::with_capacity(batch.len());
-        match writer.begin().await {
-            Ok(txn) => {
-                for queued in batch.drain(..) {
-                    deliveries.push(queued(Ok(&txn)).await);
-                }
-                let commit = txn.commit().await;
-                if let Err(e) = &commit {
-                    tracing::error!(error = %e, writes = deliveries.len(), "a group commit failed");
-                }
-                for deliver in deliveries {
-                    deliver(commit.clone());
-                }
+        // Each batch on its own task: should a transaction panic, its batch's callers get an
+        // error (their answers are dropped, the transaction rolled back) and the writer goes on.
+        let run = tokio::spawn(commit_batch(writer.clone(), std::mem::take(&mut batch)));
+        if let Err(e) = run.await {
+            tracing::error!(error = %e, "a group commit panicked; its writes were rolled back");
+        }
+    }
+}
+
+async fn commit_batch(writer: DatabaseConnection, batch: Vec<Queued>) {
+    let mut deliveries = Vec::with_capacity(batch.len());
+    match writer.begin().await {
+        Ok(txn) => {
+            for queued in batch {
+                deliveries.push(queued(Ok(&txn)).await);
             }
-            Err(e) => {
-                let reason = format!("cannot begin a transaction: {e}");
-                for queued in batch.drain(..) {
-                    queued(Err(reason.clone())).await(Ok(()));
-                }
+            let commit = txn.commit().await;
+            if let Err(e) = &commit {
+                tracing::error!(error = %e, writes = deliveries.len(), "a group commit failed");
+            }
+            for deliver in deliveries {
+                deliver(commit.clone());
+            }
+        }
+        Err(e) => {
+            let reason = format!("cannot begin a transaction: {e}");
+            for queued in batch {
+                queued(Err(reason.clone())).await(Ok(()));
             }
         }
     }
@@ -146,16 +155,23 @@ mod tests {
         row.try_get("", "n").unwrap()
     }
 
-    #[tokio::test]
-    async fn a_batch_commits_the_good_transactions_and_rolls_back_the_bad_alone() {
+    /// A SQLite file with one table, its writer connection and group commit over it.
+    async fn table() -> (tempfile::TempDir, DatabaseConnection, Writes) {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/b.db?mode=rwc", dir.path().display());
+        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
         let writer = Database::connect(&url).await.unwrap();
         writer
             .execute_unprepared("CREATE TABLE t (k INTEGER PRIMARY KEY)")
             .await
             .unwrap();
         let writes = Writes::batched(writer.clone());
+        (dir, writer, writes)
+    }
+
+    #[tokio::test]
+    async fn a_batch_commits_the_good_transactions_and_rolls_back_the_bad_alone() {
+        let (dir, _, writes) = table().await;
+        let url = format!("sqlite://{}/t.db", dir.path().display());
         // 100 transactions at once, each inserting two rows; every fifth collides with
         // itself on its second row and must leave nothing behind.
         let all = (0..100i64).map(|i| {
@@ -191,5 +207,25 @@ mod tests {
             80 * 2,
             "committed, and visible to others"
         );
+    }
+
+    #[tokio::test]
+    async fn a_panicking_transaction_fails_its_batch_and_the_writer_goes_on() {
+        let (_dir, writer, writes) = table().await;
+        let panicked = writes
+            .transaction::<(), _>(|_| Box::pin(async { panic!("a bug in a transaction") }))
+            .await;
+        assert!(panicked.is_err());
+        let later = writes
+            .transaction(|txn| {
+                Box::pin(async move {
+                    txn.execute_unprepared("INSERT INTO t (k) VALUES (1)")
+                        .await?;
+                    Ok(())
+                })
+            })
+            .await;
+        assert!(later.is_ok(), "{later:?}");
+        assert_eq!(count(&writer).await, 1);
     }
 }
