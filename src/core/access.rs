@@ -71,7 +71,7 @@ mod tests {
     use crate::core::model::AuthMethod;
     use crate::core::scope::Scope;
     use crate::core::testing::{MemoryStore, block_on, client, context, policy, seed_user_grant};
-    use crate::core::token::issue::{Person, Subject, issue};
+    use crate::core::token::issue::{Subject, issue};
 
     #[test]
     fn a_token_falls_with_its_jti_grant_session_or_user() {
@@ -82,16 +82,7 @@ mod tests {
         let app = client(AuthMethod::ClientSecretBasic);
         let scope = Scope::parse("openid").unwrap();
         let mint = || {
-            let subject = Subject {
-                grant: Some(&grant),
-                person: Some(Person {
-                    user: &user,
-                    session: &session,
-                }),
-                nonce: None,
-                scope: &scope,
-                refresh_token: None,
-            };
+            let subject = Subject::user(&grant, &user, &session, &scope);
             issue(&cx, &app, subject).unwrap().access_token
         };
         let active = |token: &str| block_on(check(&cx, token)).is_ok();
@@ -123,14 +114,9 @@ mod tests {
         let cx = context(&store, &policy, 1_000);
         let service = client(AuthMethod::ClientSecretBasic);
         let scope = Scope::parse("orders:read").unwrap();
-        let subject = Subject {
-            grant: None,
-            person: None,
-            nonce: None,
-            scope: &scope,
-            refresh_token: None,
-        };
-        let token = issue(&cx, &service, subject).unwrap().access_token;
+        let token = issue(&cx, &service, Subject::client(&scope))
+            .unwrap()
+            .access_token;
         let active = block_on(check(&cx, &token)).unwrap();
         assert!(active.user.is_none() && active.claims.gid.is_none());
         assert_eq!(active.claims.sub, "app");

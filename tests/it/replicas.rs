@@ -5,16 +5,7 @@
 use crate::helpers::{TestApp, browser, spawn_app, str_of};
 
 async fn introspect_at(app: &TestApp, base: &str, token: &str) -> serde_json::Value {
-    app.rp_http
-        .post(format!("{base}/introspect"))
-        .basic_auth(&app.confidential.0, Some(&app.confidential.1))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    app.introspect_at(base, &app.confidential, token).await
 }
 
 async fn userinfo_status_at(app: &TestApp, base: &str, token: &str) -> u16 {

@@ -2,7 +2,7 @@
 //! claimed with one conditional update, so it works once; a replayed code revokes the grant
 //! and so every token issued from it (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
 
-use super::issue::{self, Person, Subject, TokenResponse};
+use super::issue::{self, Subject, TokenResponse};
 use crate::core::Ctx;
 use crate::core::error::{OAuthError, StoreError};
 use crate::core::grants::{self, user_grant};
@@ -68,14 +68,9 @@ where
     }
     let refresh_token = first.map(|(token, _)| token);
     let subject = Subject {
-        grant: Some(&grant),
-        person: Some(Person {
-            user: &user,
-            session: &session,
-        }),
         nonce: row.nonce.as_deref(),
-        scope: &grant.scope,
         refresh_token,
+        ..Subject::user(&grant, &user, &session, &grant.scope)
     };
     issue::issue(cx, client, subject)
 }

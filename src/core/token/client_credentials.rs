@@ -14,14 +14,7 @@ pub fn grant<S>(
     scope: Option<Scope>,
 ) -> Result<TokenResponse, OAuthError> {
     let scope = granted_scope(client, scope)?;
-    let subject = Subject {
-        grant: None,
-        person: None,
-        nonce: None,
-        scope: &scope,
-        refresh_token: None,
-    };
-    issue::issue(cx, client, subject)
+    issue::issue(cx, client, Subject::client(&scope))
 }
 
 /// The requested scope if the client may have it, else every API scope it is registered for.

@@ -43,6 +43,30 @@ pub struct Subject<'a> {
     pub refresh_token: Option<String>,
 }
 
+impl<'a> Subject<'a> {
+    /// A client acting for itself (client_credentials): no grant, no user, no refresh token.
+    pub fn client(scope: &'a Scope) -> Self {
+        Self {
+            grant: None,
+            person: None,
+            nonce: None,
+            scope,
+            refresh_token: None,
+        }
+    }
+
+    /// A signed-in user's grant, with no nonce and no refresh token until set.
+    pub fn user(grant: &'a Grant, user: &'a User, session: &'a Session, scope: &'a Scope) -> Self {
+        Self {
+            grant: Some(grant),
+            person: Some(Person { user, session }),
+            nonce: None,
+            scope,
+            refresh_token: None,
+        }
+    }
+}
+
 /// Signs the tokens; nothing is stored (a revocation is what gets recorded, if one comes).
 pub fn issue<S>(
     cx: &Ctx<'_, S>,

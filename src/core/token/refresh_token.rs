@@ -5,7 +5,7 @@
 //! milliseconds, a rotated token whose successor is still unused yields that same successor.
 //! The successor is derived from the token under the master key, so no plaintext is stored.
 
-use super::issue::{self, Person, Subject, TokenResponse};
+use super::issue::{self, Subject, TokenResponse};
 use crate::core::Ctx;
 use crate::core::error::{OAuthError, StoreError};
 use crate::core::grants::{self, user_grant};
@@ -69,14 +69,8 @@ where
     // The device is in use: its "last seen" on the devices page moves.
     sessions::seen(cx, &session).await?;
     let subject = Subject {
-        grant: Some(&grant),
-        person: Some(Person {
-            user: &user,
-            session: &session,
-        }),
-        nonce: None,
-        scope: &scope,
         refresh_token: Some(successor),
+        ..Subject::user(&grant, &user, &session, &scope)
     };
     issue::issue(cx, client, subject)
 }

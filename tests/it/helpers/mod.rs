@@ -242,9 +242,19 @@ impl TestApp {
 
     /// Introspects `token` as `client` (id and secret, Basic).
     pub async fn introspect_as(&self, client: &(String, String), token: &str) -> serde_json::Value {
+        self.introspect_at(&self.base, client, token).await
+    }
+
+    /// The same at another server (a replica) of this deployment.
+    pub async fn introspect_at(
+        &self,
+        base: &str,
+        client: &(String, String),
+        token: &str,
+    ) -> serde_json::Value {
         let response = self
             .rp_http
-            .post(self.url("/introspect"))
+            .post(format!("{base}/introspect"))
             .basic_auth(&client.0, Some(&client.1))
             .form(&[("token", token)])
             .send()
