@@ -58,6 +58,7 @@ struct FileConfig {
     refresh_token_ttl: Option<i64>,
     refresh_token_absolute_ttl: Option<i64>,
     refresh_reuse_grace: Option<i64>,
+    dpop_nonce: Option<bool>,
     key_rotation_period: Option<i64>,
     clock_skew: Option<i64>,
     db_max_connections: Option<u32>,
@@ -105,6 +106,10 @@ pub struct Config {
     /// successor, so that an app's concurrent tabs do not revoke its grant. 0, the default,
     /// means none: any second presentation revokes the grant (RFC 9700 §4.14.2).
     pub refresh_reuse_grace: i64,
+    /// DPoP proofs must carry a nonce the server handed out (RFC 9449 §8, `DPoP-Nonce`), so a
+    /// proof cannot be made ahead of time. Off by default: clients then need one round trip
+    /// less, and iat (±60 s) and jti replay still bound every proof.
+    pub dpop_nonce: bool,
     /// How long a signing key signs before its successor takes over (seconds).
     pub key_rotation_period: i64,
     /// Clock difference tolerated between Tessera and relying parties (seconds).
@@ -237,6 +242,18 @@ impl Config {
             .unwrap_or(90 * 24 * 3600),
             refresh_reuse_grace: env_or("TESSERA_REFRESH_REUSE_GRACE", file.refresh_reuse_grace)?
                 .unwrap_or(0),
+            dpop_nonce: match std::env::var("TESSERA_DPOP_NONCE") {
+                Ok(v) => match v.as_str() {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => {
+                        return Err(ConfigError(format!(
+                            "TESSERA_DPOP_NONCE must be true or false, got '{v}'"
+                        )));
+                    }
+                },
+                Err(_) => file.dpop_nonce.unwrap_or(false),
+            },
             key_rotation_period: env_or("TESSERA_KEY_ROTATION_PERIOD", file.key_rotation_period)?
                 .unwrap_or(30 * 24 * 3600),
             clock_skew: file.clock_skew.unwrap_or(60),
@@ -310,6 +327,7 @@ impl Config {
             refresh_token_ttl: self.refresh_token_ttl,
             refresh_token_absolute_ttl: self.refresh_token_absolute_ttl,
             refresh_reuse_grace: self.refresh_reuse_grace,
+            dpop_nonce: self.dpop_nonce,
             assertion_audiences: ["", "/token", "/introspect", "/revoke"]
                 .iter()
                 .map(|path| format!("{}{path}", self.issuer))

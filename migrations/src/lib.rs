@@ -4,6 +4,7 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod columns;
 mod m20261126_000001_init;
 mod m20261126_000002_token_lifecycle;
 mod m20261126_000003_key_lifecycle;
@@ -14,6 +15,7 @@ mod m20261203_000007_refresh_reuse;
 mod m20261203_000008_introspect_any;
 mod m20261203_000009_client_access_token_alg;
 mod m20261203_000010_client_assertions;
+mod m20261203_000011_dpop;
 
 pub struct Migrator;
 
@@ -31,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000008_introspect_any::Migration),
             Box::new(m20261203_000009_client_access_token_alg::Migration),
             Box::new(m20261203_000010_client_assertions::Migration),
+            Box::new(m20261203_000011_dpop::Migration),
         ]
     }
 }

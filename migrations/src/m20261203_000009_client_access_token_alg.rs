@@ -3,6 +3,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::columns;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -15,22 +17,10 @@ enum Clients {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.alter_table(
-            Table::alter()
-                .table(Clients::Table)
-                .add_column(string_null(Clients::AccessTokenAlg))
-                .to_owned(),
-        )
-        .await
+        columns::add(m, Clients::Table, string_null(Clients::AccessTokenAlg)).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.alter_table(
-            Table::alter()
-                .table(Clients::Table)
-                .drop_column(Clients::AccessTokenAlg)
-                .to_owned(),
-        )
-        .await
+        columns::drop(m, Clients::Table, Clients::AccessTokenAlg).await
     }
 }

@@ -84,6 +84,10 @@ pub struct CreateClient {
     /// May introspect every token, not only those issued to it or whose `aud` is its id
     #[arg(long)]
     introspect_any: bool,
+    /// Every token request must carry a DPoP proof (RFC 9449), so every access token is
+    /// bound to the client's key
+    #[arg(long)]
+    require_dpop: bool,
 }
 
 impl CreateClient {
@@ -122,6 +126,7 @@ impl CreateClient {
             introspect_any: self.introspect_any,
             jwks,
             jwks_uri: self.jwks_uri,
+            require_dpop: self.require_dpop,
         })
     }
 }

@@ -1,13 +1,60 @@
 //! Access tokens presented back to Tessera (userinfo, introspection, the admin API): the
 //! signature of a published key, this issuer, not expired, not revoked by jti, grant or
 //! session, and, for a user's token, a user who is still enabled. Everything needed is in the
-//! token or in memory: no token is looked up in storage.
+//! token or in memory: no token is looked up in storage. A token bound to a DPoP key is
+//! accepted only with the DPoP scheme and a proof by that key (RFC 9449 §7), and an unbound one
+//! only as a Bearer token.
 
 use super::Ctx;
+use super::dpop::{self, Proof};
 use super::error::BearerError;
 use super::model::{Revoked, User};
-use super::ports::{RevocationList, UserRepo};
+use super::ports::{AssertionRepo, RevocationList, UserRepo};
 use crate::tokens::{self, AccessTokenClaims};
+
+/// How a request presented its access token.
+#[derive(Debug)]
+pub enum Presented<'a> {
+    /// `Authorization: Bearer` (or a form parameter) (RFC 6750).
+    Bearer(&'a str),
+    /// `Authorization: DPoP` with its `DPoP` proof (RFC 9449 §7.1).
+    Dpop { token: &'a str, proof: Proof<'a> },
+}
+
+/// The token of a request to one of Tessera's protected resources (userinfo, the admin API),
+/// with its binding to a key checked.
+pub async fn check_presented<S: RevocationList + UserRepo + AssertionRepo>(
+    cx: &Ctx<'_, S>,
+    presented: &Presented<'_>,
+) -> Result<ActiveToken, BearerError> {
+    let (token, proof) = match presented {
+        Presented::Bearer(token) => (*token, None),
+        Presented::Dpop { token, proof } => (*token, Some(proof)),
+    };
+    let active = check(cx, token).await?;
+    match (&active.claims.cnf, proof) {
+        (None, None) => {}
+        (Some(_), None) => {
+            return Err(BearerError::InvalidToken(
+                "the access token is bound to a DPoP key: send it as 'Authorization: DPoP <token>' with a DPoP proof",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(BearerError::InvalidToken(
+                "the access token is not bound to a DPoP key: send it as 'Authorization: Bearer <token>'",
+            ));
+        }
+        (Some(cnf), Some(proof)) => {
+            let jkt = dpop::verify(cx, proof, Some(token)).await?;
+            if jkt != cnf.jkt {
+                return Err(BearerError::InvalidDpopProof(
+                    "the DPoP proof is signed with another key than the one the access token is bound to",
+                ));
+            }
+        }
+    }
+    Ok(active)
+}
 
 /// A token that stands, with the user it was issued for (None for a client's own token).
 pub struct ActiveToken {

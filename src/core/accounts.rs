@@ -112,6 +112,7 @@ pub async fn create_client<S: ClientRepo>(
         introspect_any: spec.introspect_any,
         jwks: spec.jwks,
         jwks_uri: spec.jwks_uri,
+        require_dpop: spec.require_dpop,
     };
     store.insert_client(&client).await?;
     Ok((client, secret))

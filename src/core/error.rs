@@ -24,6 +24,9 @@ pub enum ErrorCode {
     RequestNotSupported,
     RequestUriNotSupported,
     RegistrationNotSupported,
+    /// RFC 9449 §5 and §7.1.
+    InvalidDpopProof,
+    UseDpopNonce,
 }
 
 wire_names!(ErrorCode {
@@ -42,6 +45,8 @@ wire_names!(ErrorCode {
     RequestNotSupported => "request_not_supported",
     RequestUriNotSupported => "request_uri_not_supported",
     RegistrationNotSupported => "registration_not_supported",
+    InvalidDpopProof => "invalid_dpop_proof",
+    UseDpopNonce => "use_dpop_nonce",
 });
 
 /// Seconds a caller is told to wait when the server has no capacity for CPU-heavy work.
@@ -184,6 +189,12 @@ pub enum BearerError {
     InvalidToken(&'static str),
     #[error("insufficient_scope: {0}")]
     InsufficientScope(&'static str),
+    /// A DPoP proof that does not prove the key the token is bound to (RFC 9449 §7.1).
+    #[error("invalid_dpop_proof: {0}")]
+    InvalidDpopProof(&'static str),
+    /// The proof lacks the server's current nonce (RFC 9449 §9).
+    #[error("use_dpop_nonce")]
+    UseDpopNonce,
     #[error("the service is temporarily unavailable")]
     Unavailable,
 }

@@ -47,9 +47,11 @@ where
         if !may_see(client, &claims.client_id, Some(&claims.aud)) {
             return Ok(inactive);
         }
+        // RFC 9449 §6.2: the resource server checks the proof against cnf.jkt.
         return Ok(json!({
             "active": true,
-            "token_type": "Bearer",
+            "token_type": if claims.cnf.is_some() { "DPoP" } else { "Bearer" },
+            "cnf": claims.cnf,
             "scope": claims.scope,
             "client_id": claims.client_id,
             "username": active.user.map(|u| u.username),
@@ -86,6 +88,7 @@ where
         "exp": row.expires_at,
         "iat": row.created_at,
         "sid": live.grant.session_id,
+        "cnf": row.dpop_jkt.map(|jkt| json!({ "jkt": jkt })),
     }))
 }
 

@@ -8,6 +8,7 @@ pub mod access;
 pub mod accounts;
 pub mod authorize;
 pub mod consent;
+pub mod dpop;
 pub mod error;
 pub mod grants;
 pub mod introspection;
@@ -51,6 +52,8 @@ pub struct Policy {
     /// Seconds during which a just-rotated refresh token still yields its successor, unless a
     /// client registers its own; 0 (the default) means none: any reuse revokes the grant.
     pub refresh_reuse_grace: i64,
+    /// DPoP proofs must carry the server's nonce (RFC 9449 §8).
+    pub dpop_nonce: bool,
     /// What a client assertion's `aud` may be: the issuer, or the URL of an endpoint where
     /// clients authenticate.
     pub assertion_audiences: Vec<String>,

@@ -81,6 +81,9 @@ pub struct Client {
     /// The public keys of a private_key_jwt client: a JWK Set document, or where to fetch it.
     pub jwks: Option<String>,
     pub jwks_uri: Option<String>,
+    /// Every token request must carry a DPoP proof, so every access token is bound to a key
+    /// (RFC 9449 §5.2, `dpop_bound_access_tokens`).
+    pub require_dpop: bool,
 }
 
 impl Client {
@@ -123,6 +126,7 @@ pub struct ClientSpec {
     pub introspect_any: bool,
     pub jwks: Option<String>,
     pub jwks_uri: Option<String>,
+    pub require_dpop: bool,
 }
 
 impl ClientSpec {
@@ -148,6 +152,7 @@ impl ClientSpec {
             introspect_any: false,
             jwks: None,
             jwks_uri: None,
+            require_dpop: false,
         }
     }
 }
@@ -229,6 +234,9 @@ pub struct AuthCode {
     pub created_at: i64,
     pub expires_at: i64,
     pub used_at: Option<i64>,
+    /// The thumbprint of the key the token request must prove (the `dpop_jkt` parameter,
+    /// RFC 9449 §10).
+    pub dpop_jkt: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -239,6 +247,8 @@ pub struct RefreshToken {
     pub expires_at: i64,
     /// When it was rotated, in Unix milliseconds: the reuse grace is measured precisely.
     pub rotated_at_ms: Option<i64>,
+    /// A public client's token is bound to its DPoP key: refreshing needs a proof by it.
+    pub dpop_jkt: Option<String>,
 }
 
 /// Something revoked: refused wherever it shows up, until no token it affects can still be

@@ -226,13 +226,14 @@ pub trait Offload: Sync {
         F: FnOnce() -> T + Send + 'static;
 }
 
-/// Client assertions already accepted, shared by every replica: each (client, jti) is
-/// accepted once, and remembered until it expires.
+/// One-time JWTs already accepted (client assertions, DPoP proofs), shared by every replica:
+/// each (issuer, jti) is accepted once, and remembered until it expires. The issuer is the
+/// client_id of an assertion, or `dpop:` and the key's thumbprint for a proof.
 pub trait AssertionRepo: Sync {
     /// Records the use; false when it was used before.
     fn first_use(
         &self,
-        client_id: &str,
+        issuer: &str,
         jti: &str,
         expires_at: i64,
     ) -> impl Future<Output = Stored<bool>> + Send;

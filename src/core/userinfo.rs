@@ -4,19 +4,19 @@
 use serde_json::Value;
 
 use super::Ctx;
-use super::access;
+use super::access::{self, Presented};
 use super::error::BearerError;
 use super::model::User;
-use super::ports::{RevocationList, UserRepo};
+use super::ports::{AssertionRepo, RevocationList, UserRepo};
 use super::scope::Scope;
 use crate::tokens::UserClaims;
 
 /// The claims of the token's user that its scope releases, with `sub`.
-pub async fn userinfo<S: RevocationList + UserRepo>(
+pub async fn userinfo<S: RevocationList + UserRepo + AssertionRepo>(
     cx: &Ctx<'_, S>,
-    token: &str,
+    token: &Presented<'_>,
 ) -> Result<Value, BearerError> {
-    let active = access::check(cx, token).await?;
+    let active = access::check_presented(cx, token).await?;
     let scope = Scope::parse(&active.claims.scope).unwrap_or_default();
     if !scope.contains("openid") {
         return Err(BearerError::InsufficientScope(

@@ -19,7 +19,7 @@ use serde_json::Value;
 
 pub use generate::{NewKey, generate};
 pub use master::MasterKey;
-pub use public::{JwkSet, JwksError};
+pub use public::{JwkSet, JwksError, PrivateMaterial, PublicKey};
 pub use timeline::{
     KeyState, Rotation, Schedule, Timeline, due_rotation, next_activation, timeline,
 };

@@ -12,12 +12,12 @@ use crate::secret::hash;
 impl AssertionRepo for Store {
     async fn first_use(
         &self,
-        client_id: &str,
+        issuer: &str,
         jti: &str,
         expires_at: i64,
     ) -> Result<bool, StoreError> {
         let row = client_assertion::ActiveModel {
-            id: Set(hash(&format!("{client_id}\0{jti}"))),
+            id: Set(hash(&format!("{issuer}\0{jti}"))),
             expires_at: Set(expires_at),
         };
         let inserted = self

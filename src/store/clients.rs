@@ -34,6 +34,7 @@ impl ClientRepo for Store {
             introspect_any: Set(c.introspect_any),
             jwks: Set(c.jwks.clone()),
             jwks_uri: Set(c.jwks_uri.clone()),
+            require_dpop: Set(c.require_dpop),
         }
         .insert(&self.writer)
         .await?;
@@ -111,5 +112,6 @@ fn to_client(row: client::Model) -> Client {
         introspect_any: row.introspect_any,
         jwks: row.jwks,
         jwks_uri: row.jwks_uri,
+        require_dpop: row.require_dpop,
     }
 }

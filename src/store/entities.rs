@@ -35,6 +35,7 @@ pub mod client {
         pub introspect_any: bool,
         pub jwks: Option<String>,
         pub jwks_uri: Option<String>,
+        pub require_dpop: bool,
     }
     no_relations!();
 }
@@ -151,6 +152,7 @@ pub mod auth_code {
         pub created_at: i64,
         pub expires_at: i64,
         pub used_at: Option<i64>,
+        pub dpop_jkt: Option<String>,
     }
     no_relations!();
 }
@@ -215,6 +217,7 @@ pub mod refresh_token {
         pub created_at: i64,
         pub expires_at: i64,
         pub rotated_at_ms: Option<i64>,
+        pub dpop_jkt: Option<String>,
     }
     no_relations!();
 }

@@ -187,6 +187,7 @@ impl CodeRepo for Store {
             created_at: r.created_at,
             expires_at: r.expires_at,
             used_at: r.used_at,
+            dpop_jkt: r.dpop_jkt,
         }))
     }
 
@@ -248,5 +249,6 @@ fn code_row(c: &AuthCode) -> auth_code::ActiveModel {
         created_at: Set(c.created_at),
         expires_at: Set(c.expires_at),
         used_at: Set(c.used_at),
+        dpop_jkt: Set(c.dpop_jkt.clone()),
     }
 }

@@ -26,6 +26,7 @@ impl RefreshTokenRepo for Store {
             created_at: r.created_at,
             expires_at: r.expires_at,
             rotated_at_ms: r.rotated_at_ms,
+            dpop_jkt: r.dpop_jkt,
         }))
     }
 
@@ -79,6 +80,7 @@ pub(super) async fn insert_refresh<C: ConnectionTrait>(
         created_at: Set(t.created_at),
         expires_at: Set(t.expires_at),
         rotated_at_ms: Set(t.rotated_at_ms),
+        dpop_jkt: Set(t.dpop_jkt.clone()),
     }
     .insert(db)
     .await?;

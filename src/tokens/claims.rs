@@ -40,6 +40,15 @@ pub struct AccessTokenClaims {
     /// The grant the token was issued from: revoking the grant revokes the token.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub gid: Option<String>,
+    /// The key the token is bound to (RFC 9449 §6.1): only its holder may use the token.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cnf: Option<Confirmation>,
+}
+
+/// A confirmation claim (RFC 7800) naming a key by its JWK SHA-256 thumbprint.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Confirmation {
+    pub jkt: String,
 }
 
 /// Claims about the user that the granted scopes release (OIDC Core §5.4).

@@ -2,7 +2,7 @@
 
 mod claims;
 
-pub use claims::{AccessTokenClaims, IdTokenClaims, LogoutTokenClaims, UserClaims};
+pub use claims::{AccessTokenClaims, Confirmation, IdTokenClaims, LogoutTokenClaims, UserClaims};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -70,25 +70,49 @@ pub fn verify<T: DeserializeOwned>(keyring: &Keyring, token: &str, typ: &str) ->
     serde_json::from_slice(&verified.payload).ok()
 }
 
-fn verify_signature(keyring: &Keyring, token: &str) -> Option<VerifiedToken> {
+/// A compact JWS split into its three parts and decoded: not yet trusted.
+pub struct Compact<'a> {
+    pub header: Vec<u8>,
+    pub payload: Vec<u8>,
+    /// What the signature covers: the first two parts as they were sent.
+    pub signing_input: &'a str,
+    pub signature: Vec<u8>,
+}
+
+/// Splits a compact JWS (`header.payload.signature`, each base64url); None if it is not one.
+pub fn split(token: &str) -> Option<Compact<'_>> {
     let mut parts = token.split('.');
     let (header_b64, payload_b64, signature_b64) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() {
         return None;
     }
-    let header: ParsedHeader = serde_json::from_slice(&b64url_decode(header_b64)?).ok()?;
+    Some(Compact {
+        header: b64url_decode(header_b64)?,
+        payload: b64url_decode(payload_b64)?,
+        signing_input: &token[..header_b64.len() + 1 + payload_b64.len()],
+        signature: b64url_decode(signature_b64)?,
+    })
+}
+
+fn verify_signature(keyring: &Keyring, token: &str) -> Option<VerifiedToken> {
+    let jws = split(token)?;
+    let header: ParsedHeader = serde_json::from_slice(&jws.header).ok()?;
     let key = keyring.find(header.kid.as_deref()?)?;
     if header.alg != key.alg.as_str() {
         return None;
     }
-    let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
-    if !key.verify(signing_input.as_bytes(), &b64url_decode(signature_b64)?) {
+    if !key.verify(jws.signing_input.as_bytes(), &jws.signature) {
         return None;
     }
     Some(VerifiedToken {
         typ: header.typ,
-        payload: b64url_decode(payload_b64)?,
+        payload: jws.payload,
     })
+}
+
+/// base64url of the SHA-256 of `text` (a DPoP proof's `ath`, RFC 9449 §4.2).
+pub fn sha256_b64url(text: &str) -> String {
+    b64url(ring::digest::digest(&ring::digest::SHA256, text.as_bytes()).as_ref())
 }
 
 /// OIDC Core §3.1.3.6: the left half of the SHA-256 of the access token (RS256 and ES256 both

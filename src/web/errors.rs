@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::respond::{html, see_other};
 use super::views;
+use crate::core::dpop;
 use crate::core::error::{AccountError, BearerError, ErrorCode, OAuthError, StoreError};
 
 #[derive(Serialize)]
@@ -138,7 +139,10 @@ impl ResponseError for PageError {
 impl ResponseError for BearerError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::Missing | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Self::Missing
+            | Self::InvalidToken(_)
+            | Self::InvalidDpopProof(_)
+            | Self::UseDpopNonce => StatusCode::UNAUTHORIZED,
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Self::InsufficientScope(_) => StatusCode::FORBIDDEN,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -151,18 +155,34 @@ impl ResponseError for BearerError {
             Self::InvalidRequest(d) => (Some("invalid_request"), *d),
             Self::InvalidToken(d) => (Some("invalid_token"), *d),
             Self::InsufficientScope(d) => (Some("insufficient_scope"), *d),
+            Self::InvalidDpopProof(d) => (Some("invalid_dpop_proof"), *d),
+            Self::UseDpopNonce => (
+                Some("use_dpop_nonce"),
+                "make the DPoP proof again with the nonce of the DPoP-Nonce response header",
+            ),
             Self::Unavailable => return OAuthError::unavailable().error_response(),
         };
-        let challenge = match code {
-            None => r#"Bearer realm="tessera""#.to_owned(),
-            Some(code) => format!(
+        // RFC 9449 §7.1: DPoP's own errors are challenged under its scheme, with the
+        // algorithms a proof may use; a missing token is challenged under both schemes.
+        let dpop_error = matches!(self, Self::InvalidDpopProof(_) | Self::UseDpopNonce);
+        let dpop_algs = format!(r#"algs="{}""#, dpop::ALGS.join(" "));
+        let challenges = match code {
+            None => vec![
+                r#"Bearer realm="tessera""#.to_owned(),
+                format!("DPoP {dpop_algs}"),
+            ],
+            Some(code) if dpop_error => vec![format!(
+                r#"DPoP error="{code}", error_description="{description}", {dpop_algs}"#
+            )],
+            Some(code) => vec![format!(
                 r#"Bearer realm="tessera", error="{code}", error_description="{description}""#
-            ),
+            )],
         };
         let mut response = HttpResponse::build(self.status_code());
-        response
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .insert_header((header::WWW_AUTHENTICATE, challenge));
+        response.insert_header((header::CACHE_CONTROL, "no-store"));
+        for challenge in challenges {
+            response.append_header((header::WWW_AUTHENTICATE, challenge));
+        }
         match code {
             Some(error) => response.json(ErrorBody {
                 error,

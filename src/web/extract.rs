@@ -8,6 +8,8 @@ use actix_web::http::header;
 use super::cookies::{check_csrf, session_token};
 use super::errors::{AccountPageError, PageError};
 use super::state::AppState;
+use crate::core::access::Presented;
+use crate::core::dpop::{DpopError, Proof};
 use crate::core::error::{BearerError, OAuthError, StoreError};
 use crate::core::login::Attempt;
 use crate::core::model::{Client, Device};
@@ -53,24 +55,76 @@ pub fn authorization(req: &HttpRequest) -> Option<&str> {
         .map(|v| v.to_str().unwrap_or("invalid"))
 }
 
-/// The token of an `Authorization: Bearer` header, if there is one (RFC 6750 §2.1).
-pub fn bearer_token(req: &HttpRequest) -> Result<Option<String>, BearerError> {
+/// An access token from the Authorization header: `Bearer` (RFC 6750 §2.1) or `DPoP`
+/// (RFC 9449 §7.1).
+pub struct HeaderToken {
+    pub token: String,
+    pub dpop: bool,
+}
+
+/// The access token of the Authorization header, if there is one.
+pub fn header_token(req: &HttpRequest) -> Result<Option<HeaderToken>, BearerError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };
     let value = value
         .to_str()
         .map_err(|_| BearerError::InvalidRequest("malformed Authorization header"))?;
+    let scheme = |name: &str, scheme: &str| name.eq_ignore_ascii_case(scheme);
     match value.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        Some((name, token))
+            if (scheme(name, "bearer") || scheme(name, "dpop")) && !token.trim().is_empty() =>
         {
-            Ok(Some(token.trim().to_owned()))
+            Ok(Some(HeaderToken {
+                token: token.trim().to_owned(),
+                dpop: scheme(name, "dpop"),
+            }))
         }
         _ => Err(BearerError::InvalidRequest(
-            "the Authorization header must be 'Bearer <token>'",
+            "the Authorization header must be 'Bearer <token>' or 'DPoP <token>'",
         )),
     }
+}
+
+/// How a request to a protected resource presents `token`: a DPoP token needs its proof.
+pub fn presented<'r>(
+    state: &AppState,
+    req: &'r HttpRequest,
+    token: &'r HeaderToken,
+) -> Result<Presented<'r>, BearerError> {
+    if !token.dpop {
+        return Ok(Presented::Bearer(&token.token));
+    }
+    let proof = dpop_proof(state, req)?.ok_or(BearerError::InvalidDpopProof(
+        "the DPoP scheme needs a DPoP header with a proof",
+    ))?;
+    Ok(Presented::Dpop {
+        token: &token.token,
+        proof,
+    })
+}
+
+/// The request's DPoP proof (RFC 9449 §4.1), if it sent one, with the method and URL it must
+/// be about.
+pub fn dpop_proof<'r>(
+    state: &AppState,
+    req: &'r HttpRequest,
+) -> Result<Option<Proof<'r>>, DpopError> {
+    let mut values = req.headers().get_all("dpop");
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(DpopError::Invalid("send exactly one DPoP header"));
+    }
+    let jwt = first
+        .to_str()
+        .map_err(|_| DpopError::Invalid("the DPoP header must be a signed JWT"))?;
+    Ok(Some(Proof {
+        jwt,
+        method: req.method().as_str(),
+        url: state.policy.url(req.path()),
+    }))
 }
 
 /// The client's IP as seen by this server (no proxy headers are trusted).

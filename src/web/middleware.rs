@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::state::AppState;
 use crate::core::accounts::is_registered_origin;
+use crate::core::dpop;
 
 /// Largest request body any endpoint accepts.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -52,6 +53,11 @@ pub async fn around_request(
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
         .map_or_else(next_request_id, str::to_owned);
+    // RFC 9449 §8: a request with a proof learns the nonce its next proof must carry.
+    let dpop_nonce = state
+        .as_ref()
+        .filter(|s| s.policy.dpop_nonce && req.headers().contains_key("dpop"))
+        .map(|s| dpop::nonce(&s.master, s.now()));
     let method = req.method().clone();
     let path = req.path().to_owned();
     let cors_origin = match (&state, CORS_PATHS.contains(&path.as_str())) {
@@ -68,7 +74,7 @@ pub async fn around_request(
                     .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST"))
                     .insert_header((
                         header::ACCESS_CONTROL_ALLOW_HEADERS,
-                        "Authorization, Content-Type",
+                        "Authorization, Content-Type, DPoP",
                     ))
                     .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"));
             }
@@ -91,6 +97,13 @@ pub async fn around_request(
     if let Some(origin) = cors_origin.and_then(|o| HeaderValue::from_str(&o).ok()) {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
         headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("DPoP-Nonce, WWW-Authenticate"),
+        );
+    }
+    if let Some(nonce) = dpop_nonce.and_then(|n| HeaderValue::from_str(&n).ok()) {
+        headers.insert(HeaderName::from_static("dpop-nonce"), nonce);
     }
     if state.as_ref().is_some_and(|s| s.config.is_https()) {
         headers.insert(

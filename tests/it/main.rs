@@ -14,6 +14,7 @@ mod client_credentials;
 mod client_libraries;
 mod code_flow;
 mod devices;
+mod dpop;
 mod hardening;
 mod http_fuzz;
 mod logout;

@@ -292,6 +292,7 @@ where
         created_at: now,
         expires_at: now + cx.policy.code_ttl,
         used_at: None,
+        dpop_jkt: req.dpop_jkt.clone(),
     };
     cx.store.insert_grant_and_code(&grant, &row).await?;
     sessions::seen(cx, session).await?;
@@ -395,6 +396,7 @@ mod tests {
             code: &code,
             redirect_uri: "https://app.example/cb",
             verifier: None,
+            jkt: None,
         };
         let tokens = block_on(exchange(&cx, &app, redemption)).unwrap();
         assert_eq!(tokens.scope, "openid profile");

@@ -50,6 +50,9 @@ pub struct AuthorizeRequest {
     pub prompt: Prompt,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// The key the code's token request must prove (RFC 9449 §10).
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
 }
 
 /// The checks whose failure is shown to the user, because the client is not yet trusted with it.
@@ -91,6 +94,18 @@ pub fn validate(
     }
     to.mode = response_mode(params).map_err(|e| fail(&to, e))?;
     let scope = check(params, client).map_err(|e| fail(&to, e))?;
+    let dpop_jkt = params.get("dpop_jkt");
+    // A SHA-256 JWK thumbprint has the shape of an S256 challenge: 43 base64url characters.
+    if dpop_jkt.is_some_and(|jkt| !pkce::valid_challenge(jkt)) {
+        return Err(fail(
+            &to,
+            (
+                ErrorCode::InvalidRequest,
+                "dpop_jkt must be the key's SHA-256 JWK thumbprint (43 base64url characters)"
+                    .into(),
+            ),
+        ));
+    }
     Ok(AuthorizeRequest {
         client_id: client.id.clone(),
         scope,
@@ -99,6 +114,7 @@ pub fn validate(
         prompt: parse_prompt(params.get("prompt")).map_err(|e| fail(&to, e))?,
         max_age: parse_max_age(params.get("max_age")).map_err(|e| fail(&to, e))?,
         login_hint: params.get("login_hint").map(str::to_owned),
+        dpop_jkt: dpop_jkt.map(str::to_owned),
         to,
     })
 }

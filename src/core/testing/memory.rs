@@ -480,9 +480,9 @@ impl KeyRepo for MemoryStore {
 }
 
 impl AssertionRepo for MemoryStore {
-    async fn first_use(&self, client_id: &str, jti: &str, expires_at: i64) -> Stored<bool> {
+    async fn first_use(&self, issuer: &str, jti: &str, expires_at: i64) -> Stored<bool> {
         self.with(|t| {
-            let key = (client_id.to_owned(), jti.to_owned());
+            let key = (issuer.to_owned(), jti.to_owned());
             t.used_assertions.insert(key, expires_at).is_none()
         })
         .await

@@ -92,6 +92,7 @@ pub fn policy() -> Policy {
         refresh_token_ttl: 14 * 86_400,
         refresh_token_absolute_ttl: 90 * 86_400,
         refresh_reuse_grace: 0,
+        dpop_nonce: false,
         assertion_audiences: vec![
             "https://id.example".into(),
             "https://id.example/token".into(),
@@ -172,6 +173,7 @@ pub fn client(auth_method: AuthMethod) -> Client {
         introspect_any: false,
         jwks: None,
         jwks_uri: None,
+        require_dpop: false,
     }
 }
 
@@ -253,6 +255,7 @@ pub fn seed_code(
         created_at: now,
         expires_at: now + policy().code_ttl,
         used_at: None,
+        dpop_jkt: None,
     });
     (code, grant.id)
 }
@@ -267,6 +270,14 @@ pub fn seed_refresh_token(store: &MemoryStore, now: i64) -> (String, String) {
         created_at: now,
         expires_at: now + policy().refresh_token_ttl,
         rotated_at_ms: None,
+        dpop_jkt: None,
     });
     (token, grant.id)
+}
+
+/// Binds every stored refresh token to the DPoP key `jkt`, as a public client's proof would.
+pub fn bind_refresh_tokens(store: &MemoryStore, jkt: &str) {
+    for row in &mut store.tables().refresh_tokens {
+        row.dpop_jkt = Some(jkt.to_owned());
+    }
 }

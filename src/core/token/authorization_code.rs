@@ -18,6 +18,8 @@ pub struct Redemption<'a> {
     pub code: &'a str,
     pub redirect_uri: &'a str,
     pub verifier: Option<&'a str>,
+    /// The thumbprint of the DPoP key the request proved.
+    pub jkt: Option<&'a str>,
 }
 
 pub async fn exchange<S>(
@@ -61,7 +63,7 @@ where
         }
     };
     // Claiming the code and storing the grant's first refresh token are one commit.
-    let first = issue::first_refresh_token(cx, client, &grant);
+    let first = issue::first_refresh_token(cx, client, &grant, redemption.jkt);
     let stored = first.as_ref().map(|(_, row)| row);
     if !cx.store.claim_code(&row.code_hash, cx.now, stored).await? {
         return Err(replayed(cx, client, &row).await?);
@@ -70,6 +72,7 @@ where
     let subject = Subject {
         nonce: row.nonce.as_deref(),
         refresh_token,
+        jkt: redemption.jkt,
         ..Subject::user(&grant, &user, &session, &grant.scope)
     };
     issue::issue(cx, client, subject)
@@ -101,6 +104,15 @@ fn check(row: &AuthCode, redemption: &Redemption<'_>, now: i64) -> Result<(), OA
     if row.redirect_uri != redemption.redirect_uri {
         return invalid("redirect_uri does not match the authorization request");
     }
+    if row
+        .dpop_jkt
+        .as_deref()
+        .is_some_and(|bound| redemption.jkt != Some(bound))
+    {
+        return invalid(
+            "the authorization request named a DPoP key (dpop_jkt) this request does not prove",
+        );
+    }
     match (&row.code_challenge, redemption.verifier) {
         (Some(challenge), Some(verifier)) if pkce::verify_s256(verifier, challenge) => Ok(()),
         (Some(_), Some(_)) => invalid("code_verifier does not match the code_challenge"),
@@ -128,6 +140,7 @@ mod tests {
             code,
             redirect_uri: "https://app.example/cb",
             verifier,
+            jkt: None,
         }
     }
 

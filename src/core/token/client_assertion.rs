@@ -14,7 +14,6 @@ use crate::core::error::OAuthError;
 use crate::core::model::Client;
 use crate::core::ports::{AssertionRepo, ClientKeys};
 use crate::keys::{Alg, JwkSet};
-use crate::secret::b64url_decode;
 
 /// `client_assertion_type` for a JWT (RFC 7523 §2.2).
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -88,23 +87,17 @@ pub fn parse(token: &str) -> Result<Assertion, OAuthError> {
     if token.len() > MAX_SIZE {
         return Err(malformed());
     }
-    let mut parts = token.split('.');
-    let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(malformed());
-    };
-    let decode = |part: &str| b64url_decode(part).ok_or_else(malformed);
-    let header: Header = serde_json::from_slice(&decode(header_b64)?).map_err(|_| malformed())?;
-    let claims: Claims = serde_json::from_slice(&decode(claims_b64)?)
+    let jws = crate::tokens::split(token).ok_or_else(malformed)?;
+    let header: Header = serde_json::from_slice(&jws.header).map_err(|_| malformed())?;
+    let claims: Claims = serde_json::from_slice(&jws.payload)
         .map_err(|_| refused("it needs the claims iss, sub, aud, exp and jti"))?;
     if claims.iss != claims.sub || claims.iss.is_empty() {
         return Err(refused("iss and sub must both be the client_id"));
     }
     Ok(Assertion {
         client_id: claims.iss.clone(),
-        signature: decode(signature_b64)?,
-        signing_input: format!("{header_b64}.{claims_b64}"),
+        signing_input: jws.signing_input.to_owned(),
+        signature: jws.signature,
         header,
         claims,
     })

@@ -12,9 +12,14 @@ pub fn grant<S>(
     cx: &Ctx<'_, S>,
     client: &Client,
     scope: Option<Scope>,
+    jkt: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let scope = granted_scope(client, scope)?;
-    issue::issue(cx, client, Subject::client(&scope))
+    let subject = Subject {
+        jkt,
+        ..Subject::client(&scope)
+    };
+    issue::issue(cx, client, subject)
 }
 
 /// The requested scope if the client may have it, else every API scope it is registered for.

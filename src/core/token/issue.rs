@@ -10,7 +10,7 @@ use crate::core::scope::Scope;
 use crate::core::userinfo::user_claims;
 use crate::keys::{Alg, SigningKey};
 use crate::secret::{hash, random_id, random_token};
-use crate::tokens::{self, AccessTokenClaims, IdTokenClaims};
+use crate::tokens::{self, AccessTokenClaims, Confirmation, IdTokenClaims};
 
 /// RFC 6749 §5.1.
 #[derive(Serialize, Debug)]
@@ -41,6 +41,8 @@ pub struct Subject<'a> {
     /// The access token's scope: the grant's, or narrower on refresh.
     pub scope: &'a Scope,
     pub refresh_token: Option<String>,
+    /// The thumbprint of the DPoP key the access token is bound to, if the request proved one.
+    pub jkt: Option<&'a str>,
 }
 
 impl<'a> Subject<'a> {
@@ -52,6 +54,7 @@ impl<'a> Subject<'a> {
             nonce: None,
             scope,
             refresh_token: None,
+            jkt: None,
         }
     }
 
@@ -63,6 +66,7 @@ impl<'a> Subject<'a> {
             nonce: None,
             scope,
             refresh_token: None,
+            jkt: None,
         }
     }
 }
@@ -102,6 +106,9 @@ pub fn issue<S>(
         auth_time: grant.and_then(|g| g.auth_time),
         sid: subject.person.as_ref().map(|p| p.session.id.clone()),
         gid: grant.map(|g| g.id.clone()),
+        cnf: subject.jkt.map(|jkt| Confirmation {
+            jkt: jkt.to_owned(),
+        }),
     };
     let access_token = sign(at_key, "at+jwt", &at_claims)?;
 
@@ -129,7 +136,12 @@ pub fn issue<S>(
 
     Ok(TokenResponse {
         access_token,
-        token_type: "Bearer",
+        // RFC 9449 §5: a bound token is used with the DPoP scheme.
+        token_type: if subject.jkt.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        },
         expires_in: access_exp - now,
         scope: subject.scope.to_string(),
         id_token,
@@ -139,11 +151,13 @@ pub fn issue<S>(
 
 /// A first refresh token for a new grant, when the client may have one: it is registered for
 /// the refresh_token grant and either asked for offline_access or can keep a secret. The token
-/// for the client, and the row (its hash) for the store.
+/// for the client, and the row (its hash) for the store. A public client's token is bound to
+/// the DPoP key its request proved, if any (RFC 9449 §5): it has no secret that would.
 pub fn first_refresh_token<S>(
     cx: &Ctx<'_, S>,
     client: &Client,
     grant: &Grant,
+    jkt: Option<&str>,
 ) -> Option<(String, RefreshToken)> {
     let wants = grant.scope.contains("offline_access") || !client.is_public();
     if !client.allows_grant(GrantType::RefreshToken) || !wants {
@@ -156,6 +170,7 @@ pub fn first_refresh_token<S>(
         created_at: cx.now,
         expires_at: refresh_expiry(cx, client, grant),
         rotated_at_ms: None,
+        dpop_jkt: jkt.filter(|_| client.is_public()).map(str::to_owned),
     };
     Some((token, row))
 }

@@ -11,11 +11,13 @@ pub mod refresh_token;
 pub use issue::TokenResponse;
 
 use super::Ctx;
+use super::dpop::{self, Proof};
 use super::error::{ErrorCode, OAuthError};
 use super::model::{Client, GrantType};
 use super::params::Params;
 use super::ports::{
-    ClientRepo, CodeRepo, GrantRepo, RefreshTokenRepo, RevocationList, SessionRepo, UserRepo,
+    AssertionRepo, ClientRepo, CodeRepo, GrantRepo, RefreshTokenRepo, RevocationList, SessionRepo,
+    UserRepo,
 };
 use super::scope::Scope;
 
@@ -77,11 +79,12 @@ impl TokenRequest {
     }
 }
 
-/// POST /token for an authenticated client.
+/// POST /token for an authenticated client, with the DPoP proof the request carried.
 pub async fn token<S>(
     cx: &Ctx<'_, S>,
     client: &Client,
     params: &Params,
+    proof: Option<&Proof<'_>>,
 ) -> Result<TokenResponse, OAuthError>
 where
     S: CodeRepo
@@ -90,7 +93,8 @@ where
         + UserRepo
         + RefreshTokenRepo
         + RevocationList
-        + ClientRepo,
+        + ClientRepo
+        + AssertionRepo,
 {
     let request = TokenRequest::parse(params)?;
     if !client.allows_grant(request.grant_type()) {
@@ -99,6 +103,17 @@ where
             format!("this client may not use the {} grant", request.grant_type()),
         ));
     }
+    let jkt = match proof {
+        Some(proof) => Some(dpop::verify(cx, proof, None).await?),
+        None if client.require_dpop => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidDpopProof,
+                "this client must prove possession of its key: send a DPoP proof with every token request",
+            ));
+        }
+        None => None,
+    };
+    let jkt = jkt.as_deref();
     match request {
         TokenRequest::AuthorizationCode {
             code,
@@ -109,14 +124,17 @@ where
                 code: &code,
                 redirect_uri: &redirect_uri,
                 verifier: code_verifier.as_deref(),
+                jkt,
             };
             authorization_code::exchange(cx, client, redemption).await
         }
         TokenRequest::RefreshToken {
             refresh_token,
             scope,
-        } => refresh_token::refresh(cx, client, &refresh_token, scope).await,
-        TokenRequest::ClientCredentials { scope } => client_credentials::grant(cx, client, scope),
+        } => refresh_token::refresh(cx, client, &refresh_token, scope, jkt).await,
+        TokenRequest::ClientCredentials { scope } => {
+            client_credentials::grant(cx, client, scope, jkt)
+        }
     }
 }
 

@@ -22,6 +22,7 @@ pub async fn refresh<S>(
     client: &Client,
     token: &str,
     scope: Option<Scope>,
+    jkt: Option<&str>,
 ) -> Result<TokenResponse, OAuthError>
 where
     S: GrantRepo + SessionRepo + UserRepo + RefreshTokenRepo + RevocationList + ClientRepo,
@@ -35,6 +36,14 @@ where
     let (grant, user, session) = user_grant(cx.store, client, &row.grant_id, now).await?;
     if row.expires_at <= now {
         return Err(OAuthError::invalid_grant("the refresh token has expired"));
+    }
+    // A public client's token bound to a key is refused without a proof by that key.
+    if let Some(bound) = &row.dpop_jkt
+        && jkt != Some(bound.as_str())
+    {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token is bound to a DPoP key: send a DPoP proof signed with that key",
+        ));
     }
     let scope = match scope {
         Some(narrower) if !narrower.is_covered_by(grant.scope.as_slice()) => {
@@ -53,6 +62,7 @@ where
         created_at: now,
         expires_at: issue::refresh_expiry(cx, client, &grant),
         rotated_at_ms: None,
+        dpop_jkt: row.dpop_jkt.clone(),
     };
     let won = row.rotated_at_ms.is_none()
         && cx
@@ -70,6 +80,7 @@ where
     sessions::seen(cx, &session).await?;
     let subject = Subject {
         refresh_token: Some(successor),
+        jkt,
         ..Subject::user(&grant, &user, &session, &scope)
     };
     issue::issue(cx, client, subject)
@@ -115,7 +126,8 @@ mod tests {
     use crate::core::grants::live_grant;
     use crate::core::model::AuthMethod;
     use crate::core::testing::{
-        MemoryStore, block_on, client, context, context_ms, join_all, policy, seed_refresh_token,
+        MemoryStore, bind_refresh_tokens, block_on, client, context, context_ms, join_all, policy,
+        seed_refresh_token,
     };
 
     fn with_grace(seconds: i64) -> Client {
@@ -133,13 +145,13 @@ mod tests {
         let c = client(AuthMethod::ClientSecretBasic);
         let (first, grant_id) = seed_refresh_token(&store, 1_000);
         let at = |now_ms| context_ms(&store, &policy, now_ms);
-        let second = block_on(refresh(&at(1_010_000), &c, &first, None)).unwrap();
+        let second = block_on(refresh(&at(1_010_000), &c, &first, None, None)).unwrap();
         let second = second.refresh_token.unwrap();
         assert_ne!(second, first);
-        let third = block_on(refresh(&at(1_020_000), &c, &second, None)).unwrap();
+        let third = block_on(refresh(&at(1_020_000), &c, &second, None, None)).unwrap();
         assert!(third.refresh_token.is_some());
         // The very same millisecond as the rotation: still a reuse.
-        let reused = block_on(refresh(&at(1_020_000), &c, &second, None)).unwrap_err();
+        let reused = block_on(refresh(&at(1_020_000), &c, &second, None, None)).unwrap_err();
         assert_eq!(reused.code, ErrorCode::InvalidGrant);
         assert!(reused.description.contains("already used"));
         assert!(
@@ -151,6 +163,7 @@ mod tests {
             &at(1_020_001),
             &c,
             &third.refresh_token.unwrap(),
+            None,
             None,
         ));
         assert!(
@@ -166,7 +179,11 @@ mod tests {
         let c = client(AuthMethod::ClientSecretBasic);
         let (token, grant_id) = seed_refresh_token(&store, 1_000);
         let cx = context(&store, &policy, 1_005);
-        let results = join_all((0..8).map(|_| refresh(&cx, &c, &token, None)).collect());
+        let results = join_all(
+            (0..8)
+                .map(|_| refresh(&cx, &c, &token, None, None))
+                .collect(),
+        );
         let (won, lost): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
         assert_eq!(won.len(), 1, "exactly one request rotated the token");
         assert!(
@@ -189,7 +206,11 @@ mod tests {
         let c = with_grace(2);
         let (token, grant_id) = seed_refresh_token(&store, 1_000);
         let cx = context(&store, &policy, 1_005);
-        let results = join_all((0..8).map(|_| refresh(&cx, &c, &token, None)).collect());
+        let results = join_all(
+            (0..8)
+                .map(|_| refresh(&cx, &c, &token, None, None))
+                .collect(),
+        );
         let successors: Vec<String> = results
             .into_iter()
             .map(|r| r.unwrap().refresh_token.unwrap())
@@ -213,10 +234,10 @@ mod tests {
         let c = with_grace(1);
         let (first, grant_id) = seed_refresh_token(&store, 1_000);
         let at = |now_ms| context_ms(&store, &policy, now_ms);
-        let rotated = block_on(refresh(&at(1_000_500), &c, &first, None)).unwrap();
-        let again = block_on(refresh(&at(1_001_499), &c, &first, None)).unwrap();
+        let rotated = block_on(refresh(&at(1_000_500), &c, &first, None, None)).unwrap();
+        let again = block_on(refresh(&at(1_001_499), &c, &first, None, None)).unwrap();
         assert_eq!(again.refresh_token, rotated.refresh_token, "999 ms later");
-        let late = block_on(refresh(&at(1_001_500), &c, &first, None)).unwrap_err();
+        let late = block_on(refresh(&at(1_001_500), &c, &first, None, None)).unwrap_err();
         assert_eq!(late.code, ErrorCode::InvalidGrant, "1 000 ms later");
         assert!(
             block_on(live_grant(&store, &grant_id, 1_001))
@@ -232,15 +253,16 @@ mod tests {
         let c = with_grace(60);
         let (first, grant_id) = seed_refresh_token(&store, 1_000);
         let at = |now| context(&store, &policy, now);
-        let second = block_on(refresh(&at(1_001), &c, &first, None)).unwrap();
+        let second = block_on(refresh(&at(1_001), &c, &first, None, None)).unwrap();
         block_on(refresh(
             &at(1_002),
             &c,
             &second.refresh_token.unwrap(),
             None,
+            None,
         ))
         .unwrap();
-        let stale = block_on(refresh(&at(1_003), &c, &first, None)).unwrap_err();
+        let stale = block_on(refresh(&at(1_003), &c, &first, None, None)).unwrap_err();
         assert_eq!(stale.code, ErrorCode::InvalidGrant);
         assert!(
             block_on(live_grant(&store, &grant_id, 1_003))
@@ -259,8 +281,8 @@ mod tests {
         let strict = with_grace(0);
         let (first, grant_id) = seed_refresh_token(&store, 1_000);
         let cx = context(&store, &policy, 1_001);
-        block_on(refresh(&cx, &strict, &first, None)).unwrap();
-        let reused = block_on(refresh(&cx, &strict, &first, None)).unwrap_err();
+        block_on(refresh(&cx, &strict, &first, None, None)).unwrap();
+        let reused = block_on(refresh(&cx, &strict, &first, None, None)).unwrap_err();
         assert_eq!(reused.code, ErrorCode::InvalidGrant);
         assert!(
             block_on(live_grant(&store, &grant_id, 1_001))
@@ -270,8 +292,8 @@ mod tests {
 
         let (token, _) = seed_refresh_token(&store, 1_000);
         let global = client(AuthMethod::ClientSecretBasic);
-        let one = block_on(refresh(&cx, &global, &token, None)).unwrap();
-        let two = block_on(refresh(&cx, &global, &token, None)).unwrap();
+        let one = block_on(refresh(&cx, &global, &token, None, None)).unwrap();
+        let two = block_on(refresh(&cx, &global, &token, None, None)).unwrap();
         assert_eq!(
             one.refresh_token, two.refresh_token,
             "the global grace applies"
@@ -286,10 +308,10 @@ mod tests {
         let (token, _) = seed_refresh_token(&store, 1_000);
         let cx = context(&store, &policy, 1_001);
         let wider = Scope::parse("openid profile email").unwrap();
-        let err = block_on(refresh(&cx, &c, &token, Some(wider))).unwrap_err();
+        let err = block_on(refresh(&cx, &c, &token, Some(wider), None)).unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidScope);
         let narrower = Scope::parse("openid").unwrap();
-        let ok = block_on(refresh(&cx, &c, &token, Some(narrower))).unwrap();
+        let ok = block_on(refresh(&cx, &c, &token, Some(narrower), None)).unwrap();
         assert_eq!(ok.scope, "openid");
     }
 
@@ -300,7 +322,31 @@ mod tests {
         let c = client(AuthMethod::ClientSecretBasic);
         let (token, _) = seed_refresh_token(&store, 1_000);
         let cx = context(&store, &policy, 1_000 + policy.refresh_token_ttl);
-        let err = block_on(refresh(&cx, &c, &token, None)).unwrap_err();
+        let err = block_on(refresh(&cx, &c, &token, None, None)).unwrap_err();
         assert_eq!(err.description, "the refresh token has expired");
+    }
+
+    #[test]
+    fn a_bound_token_refreshes_only_with_its_key_and_its_successor_stays_bound() {
+        let store = MemoryStore::default();
+        let policy = policy();
+        let spa = client(AuthMethod::None);
+        let (token, _) = seed_refresh_token(&store, 1_000);
+        bind_refresh_tokens(&store, "key-a");
+        let cx = context(&store, &policy, 1_001);
+        for proved in [None, Some("key-b")] {
+            let err = block_on(refresh(&cx, &spa, &token, None, proved)).unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidGrant);
+            assert!(err.description.contains("bound to a DPoP key"));
+        }
+        let next = block_on(refresh(&cx, &spa, &token, None, Some("key-a"))).unwrap();
+        assert_eq!(next.token_type, "DPoP");
+        let successor = next.refresh_token.unwrap();
+        let err = block_on(refresh(&cx, &spa, &successor, None, None)).unwrap_err();
+        assert!(
+            err.description.contains("bound to a DPoP key"),
+            "the successor too"
+        );
+        assert!(block_on(refresh(&cx, &spa, &successor, None, Some("key-a"))).is_ok());
     }
 }

@@ -11,7 +11,7 @@ use crate::core::ports::{ClientRepo, UserRepo};
 use crate::core::scope::{self, Scope};
 use crate::core::sessions::{self, SessionSummary};
 use crate::web::errors::AdminError;
-use crate::web::extract::bearer_token;
+use crate::web::extract::{header_token, presented};
 use crate::web::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -31,8 +31,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 async fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), AdminError> {
-    let token = bearer_token(req)?.ok_or(BearerError::Missing)?;
-    let active = access::check(&state.ctx(), &token).await?;
+    let token = header_token(req)?.ok_or(BearerError::Missing)?;
+    let active = access::check_presented(&state.ctx(), &presented(state, req, &token)?).await?;
     if !Scope::parse(&active.claims.scope)
         .unwrap_or_default()
         .contains(scope::ADMIN)

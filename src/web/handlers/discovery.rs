@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use bytes::Bytes;
 
 use crate::core::Policy;
-use crate::core::scope;
+use crate::core::{dpop, scope};
 use crate::keys::{Alg, Keyring};
 use crate::web::state::AppState;
 
@@ -62,6 +62,7 @@ fn metadata(config: &Policy, keys: &Keyring) -> Value {
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
         "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": dpop::ALGS,
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_supported": [
             "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "amr", "azp", "at_hash",
