@@ -59,6 +59,7 @@ struct FileConfig {
     refresh_token_absolute_ttl: Option<i64>,
     refresh_reuse_grace: Option<i64>,
     dpop_nonce: Option<bool>,
+    require_par: Option<bool>,
     key_rotation_period: Option<i64>,
     clock_skew: Option<i64>,
     db_max_connections: Option<u32>,
@@ -110,6 +111,9 @@ pub struct Config {
     /// proof cannot be made ahead of time. Off by default: clients then need one round trip
     /// less, and iat (±60 s) and jti replay still bound every proof.
     pub dpop_nonce: bool,
+    /// Every client must push its authorization requests to /par first (RFC 9126 §5); a
+    /// client can also be registered to (`--require-par`).
+    pub require_par: bool,
     /// How long a signing key signs before its successor takes over (seconds).
     pub key_rotation_period: i64,
     /// Clock difference tolerated between Tessera and relying parties (seconds).
@@ -149,6 +153,21 @@ pub struct ConfigError(pub String);
 impl From<String> for ConfigError {
     fn from(message: String) -> Self {
         Self(message)
+    }
+}
+
+/// A yes/no setting: the environment variable if set (`true`/`false`, `1`/`0`), else the file's
+/// value, else no.
+fn env_bool(name: &str, file_value: Option<bool>) -> Result<bool, ConfigError> {
+    match std::env::var(name) {
+        Ok(v) => match v.as_str() {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            _ => Err(ConfigError(format!(
+                "{name} must be true or false, got '{v}'"
+            ))),
+        },
+        Err(_) => Ok(file_value.unwrap_or(false)),
     }
 }
 
@@ -242,18 +261,8 @@ impl Config {
             .unwrap_or(90 * 24 * 3600),
             refresh_reuse_grace: env_or("TESSERA_REFRESH_REUSE_GRACE", file.refresh_reuse_grace)?
                 .unwrap_or(0),
-            dpop_nonce: match std::env::var("TESSERA_DPOP_NONCE") {
-                Ok(v) => match v.as_str() {
-                    "true" | "1" => true,
-                    "false" | "0" => false,
-                    _ => {
-                        return Err(ConfigError(format!(
-                            "TESSERA_DPOP_NONCE must be true or false, got '{v}'"
-                        )));
-                    }
-                },
-                Err(_) => file.dpop_nonce.unwrap_or(false),
-            },
+            dpop_nonce: env_bool("TESSERA_DPOP_NONCE", file.dpop_nonce)?,
+            require_par: env_bool("TESSERA_REQUIRE_PAR", file.require_par)?,
             key_rotation_period: env_or("TESSERA_KEY_ROTATION_PERIOD", file.key_rotation_period)?
                 .unwrap_or(30 * 24 * 3600),
             clock_skew: file.clock_skew.unwrap_or(60),
@@ -322,13 +331,15 @@ impl Config {
             id_token_ttl: self.id_token_ttl,
             session_ttl: self.session_ttl,
             code_ttl: self.code_ttl,
+            par_ttl: 60,
             interaction_ttl: self.interaction_ttl,
             access_token_alg: self.access_token_alg,
             refresh_token_ttl: self.refresh_token_ttl,
             refresh_token_absolute_ttl: self.refresh_token_absolute_ttl,
             refresh_reuse_grace: self.refresh_reuse_grace,
             dpop_nonce: self.dpop_nonce,
-            assertion_audiences: ["", "/token", "/introspect", "/revoke"]
+            require_par: self.require_par,
+            assertion_audiences: ["", "/token", "/introspect", "/revoke", "/par"]
                 .iter()
                 .map(|path| format!("{}{path}", self.issuer))
                 .collect(),

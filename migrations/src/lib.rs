@@ -16,6 +16,7 @@ mod m20261203_000008_introspect_any;
 mod m20261203_000009_client_access_token_alg;
 mod m20261203_000010_client_assertions;
 mod m20261203_000011_dpop;
+mod m20261203_000012_pushed_requests;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000009_client_access_token_alg::Migration),
             Box::new(m20261203_000010_client_assertions::Migration),
             Box::new(m20261203_000011_dpop::Migration),
+            Box::new(m20261203_000012_pushed_requests::Migration),
         ]
     }
 }

@@ -88,6 +88,9 @@ pub struct CreateClient {
     /// bound to the client's key
     #[arg(long)]
     require_dpop: bool,
+    /// Authorization requests must be pushed to /par first (RFC 9126)
+    #[arg(long)]
+    require_par: bool,
 }
 
 impl CreateClient {
@@ -127,6 +130,7 @@ impl CreateClient {
             jwks,
             jwks_uri: self.jwks_uri,
             require_dpop: self.require_dpop,
+            require_par: self.require_par,
         })
     }
 }

@@ -113,6 +113,7 @@ pub async fn create_client<S: ClientRepo>(
         jwks: spec.jwks,
         jwks_uri: spec.jwks_uri,
         require_dpop: spec.require_dpop,
+        require_par: spec.require_par,
     };
     store.insert_client(&client).await?;
     Ok((client, secret))

@@ -22,11 +22,12 @@ pub enum ErrorCode {
     LoginRequired,
     ConsentRequired,
     RequestNotSupported,
-    RequestUriNotSupported,
     RegistrationNotSupported,
     /// RFC 9449 §5 and §7.1.
     InvalidDpopProof,
     UseDpopNonce,
+    /// RFC 9101 §7 (used by RFC 9126 for an unknown, expired or used request_uri).
+    InvalidRequestUri,
 }
 
 wire_names!(ErrorCode {
@@ -43,10 +44,10 @@ wire_names!(ErrorCode {
     LoginRequired => "login_required",
     ConsentRequired => "consent_required",
     RequestNotSupported => "request_not_supported",
-    RequestUriNotSupported => "request_uri_not_supported",
     RegistrationNotSupported => "registration_not_supported",
     InvalidDpopProof => "invalid_dpop_proof",
     UseDpopNonce => "use_dpop_nonce",
+    InvalidRequestUri => "invalid_request_uri",
 });
 
 /// Seconds a caller is told to wait when the server has no capacity for CPU-heavy work.

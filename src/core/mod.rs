@@ -43,6 +43,8 @@ pub struct Policy {
     pub id_token_ttl: i64,
     pub session_ttl: i64,
     pub code_ttl: i64,
+    /// How long a pushed request's request_uri may be used (RFC 9126 §2.2).
+    pub par_ttl: i64,
     pub interaction_ttl: i64,
     pub access_token_alg: Alg,
     /// Idle lifetime of a refresh token: each rotation extends the grant by this much.
@@ -54,6 +56,8 @@ pub struct Policy {
     pub refresh_reuse_grace: i64,
     /// DPoP proofs must carry the server's nonce (RFC 9449 §8).
     pub dpop_nonce: bool,
+    /// Authorization requests must be pushed first (RFC 9126 §5), by every client.
+    pub require_par: bool,
     /// What a client assertion's `aud` may be: the issuer, or the URL of an endpoint where
     /// clients authenticate.
     pub assertion_audiences: Vec<String>,

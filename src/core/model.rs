@@ -84,6 +84,8 @@ pub struct Client {
     /// Every token request must carry a DPoP proof, so every access token is bound to a key
     /// (RFC 9449 §5.2, `dpop_bound_access_tokens`).
     pub require_dpop: bool,
+    /// Authorization requests must be pushed first (RFC 9126 §6).
+    pub require_par: bool,
 }
 
 impl Client {
@@ -127,6 +129,7 @@ pub struct ClientSpec {
     pub jwks: Option<String>,
     pub jwks_uri: Option<String>,
     pub require_dpop: bool,
+    pub require_par: bool,
 }
 
 impl ClientSpec {
@@ -153,6 +156,7 @@ impl ClientSpec {
             jwks: None,
             jwks_uri: None,
             require_dpop: false,
+            require_par: false,
         }
     }
 }
@@ -206,6 +210,17 @@ pub struct Interaction {
     pub created_at: i64,
     pub expires_at: i64,
     pub completed_at: Option<i64>,
+}
+
+/// An authorization request a client pushed (RFC 9126), waiting for the browser.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushedRequest {
+    /// SHA-256 of the random part of its request_uri.
+    pub id_hash: String,
+    pub client_id: String,
+    /// The request's parameters, form-encoded, without the client's credentials.
+    pub params: String,
+    pub expires_at: i64,
 }
 
 /// A user's (or, without a session, a client's own) authorisation of a client.

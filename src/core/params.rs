@@ -50,6 +50,24 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Form-encodes the parameters, leaving out those named in `without`.
+    pub fn to_urlencoded(&self, without: &[&str]) -> String {
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(
+                self.0
+                    .iter()
+                    .filter(|(n, _)| !without.contains(&n.as_str())),
+            )
+            .finish()
+    }
+
+    /// Adds a parameter the request did not have.
+    pub fn with(mut self, name: &str, value: &str) -> Self {
+        self.0.retain(|(n, _)| n != name);
+        self.0.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
     /// A parameter that must be there.
     pub fn required(&self, name: &str) -> Result<&str, OAuthError> {
         self.get(name)

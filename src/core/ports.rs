@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use super::error::StoreError;
 use super::model::{
-    AuthCode, Client, Failures, Grant, Interaction, RefreshToken, Revoked, Session, User,
+    AuthCode, Client, Failures, Grant, Interaction, PushedRequest, RefreshToken, Revoked, Session,
+    User,
 };
 use crate::keys::{JwkSet, JwksError, StoredKey};
 
@@ -90,6 +91,17 @@ pub trait InteractionRepo: Sync {
     /// Marks it completed with one conditional update; false if another request did first.
     fn complete_interaction(&self, id: &str, now: i64)
     -> impl Future<Output = Stored<bool>> + Send;
+}
+
+pub trait PushedRequestRepo: Sync {
+    fn insert_pushed(&self, pushed: &PushedRequest) -> impl Future<Output = Stored<()>> + Send;
+    /// Marks it used with one conditional update and returns it; None when it is unknown,
+    /// expired at `now`, or was used before.
+    fn take_pushed(
+        &self,
+        id_hash: &str,
+        now: i64,
+    ) -> impl Future<Output = Stored<Option<PushedRequest>>> + Send;
 }
 
 pub trait ConsentRepo: Sync {

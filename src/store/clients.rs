@@ -35,6 +35,7 @@ impl ClientRepo for Store {
             jwks: Set(c.jwks.clone()),
             jwks_uri: Set(c.jwks_uri.clone()),
             require_dpop: Set(c.require_dpop),
+            require_par: Set(c.require_par),
         }
         .insert(&self.writer)
         .await?;
@@ -113,5 +114,6 @@ fn to_client(row: client::Model) -> Client {
         jwks: row.jwks,
         jwks_uri: row.jwks_uri,
         require_dpop: row.require_dpop,
+        require_par: row.require_par,
     }
 }

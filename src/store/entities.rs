@@ -36,6 +36,7 @@ pub mod client {
         pub jwks: Option<String>,
         pub jwks_uri: Option<String>,
         pub require_dpop: bool,
+        pub require_par: bool,
     }
     no_relations!();
 }
@@ -246,6 +247,25 @@ pub mod throttle {
         pub failures: i64,
         pub window_start: i64,
         pub locked_until: Option<i64>,
+    }
+    no_relations!();
+}
+
+pub mod pushed_request {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "pushed_requests")]
+    pub struct Model {
+        /// SHA-256 of the request_uri's random part.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub client_id: String,
+        /// The authorization request's parameters, form-encoded.
+        #[sea_orm(column_type = "Text")]
+        pub params: String,
+        pub expires_at: i64,
+        pub used_at: Option<i64>,
     }
     no_relations!();
 }

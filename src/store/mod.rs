@@ -10,6 +10,7 @@ mod entities;
 mod flows;
 mod keys;
 mod purge;
+mod pushed;
 mod revocations;
 mod sessions;
 mod throttles;

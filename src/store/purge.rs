@@ -4,13 +4,13 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use super::Store;
 use super::entities::{
-    auth_code, client_assertion, interaction, refresh_token, revocation, throttle,
+    auth_code, client_assertion, interaction, pushed_request, refresh_token, revocation, throttle,
 };
 use crate::core::error::StoreError;
 
 impl Store {
-    /// Expired interactions, codes, revocations, refresh tokens, used client assertions and
-    /// throttling counters.
+    /// Expired interactions, codes, revocations, refresh tokens, used client assertions,
+    /// pushed requests and throttling counters.
     /// Returns how many rows went.
     pub async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
         // Codes and interactions linger a day so that a late replay is still recognised.
@@ -39,6 +39,11 @@ impl Store {
         // An expired assertion is refused for its exp: it need not be remembered.
         removed += client_assertion::Entity::delete_many()
             .filter(client_assertion::Column::ExpiresAt.lt(now))
+            .exec(&self.writer)
+            .await?
+            .rows_affected;
+        removed += pushed_request::Entity::delete_many()
+            .filter(pushed_request::Column::ExpiresAt.lt(now))
             .exec(&self.writer)
             .await?
             .rows_affected;

@@ -213,6 +213,18 @@ pub async fn client_form(
     Ok((params, client))
 }
 
+/// A token-family request that may prove a DPoP key (/token, /par): its form, its client and
+/// its proof.
+pub async fn client_form_with_proof<'r>(
+    state: &AppState,
+    req: &'r HttpRequest,
+    body: &[u8],
+) -> Result<(Params, Client, Option<Proof<'r>>), OAuthError> {
+    let (params, client) = client_form(state, req, body).await?;
+    let proof = dpop_proof(state, req)?;
+    Ok((params, client, proof))
+}
+
 /// The client a token-family request authenticates as. A wrong secret is counted and
 /// answered only after the throttle's delay.
 async fn authenticated_client(

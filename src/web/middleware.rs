@@ -15,13 +15,14 @@ pub const MAX_BODY: usize = 64 * 1024;
 
 /// Endpoints a browser application may call from another origin (its own): CORS applies to
 /// them, for the origins of registered redirect URIs only, and to nothing else.
-const CORS_PATHS: [&str; 6] = [
+const CORS_PATHS: [&str; 7] = [
     "/.well-known/openid-configuration",
     "/.well-known/oauth-authorization-server",
     "/.well-known/jwks.json",
     "/token",
     "/userinfo",
     "/revoke",
+    "/par",
 ];
 
 /// A request id unique to this process and its start: a random prefix and a counter. It

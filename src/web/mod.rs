@@ -18,8 +18,8 @@ use actix_web::http::header;
 use actix_web::{App, HttpResponse, HttpServer, web};
 
 use handlers::{
-    account, admin, authorize, consent, discovery, health, introspect, jwks, login, logout, revoke,
-    token, userinfo,
+    account, admin, authorize, consent, discovery, health, introspect, jwks, login, logout, par,
+    revoke, token, userinfo,
 };
 use state::AppState;
 
@@ -62,6 +62,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/consent", web::get().to(consent::consent_page))
         .route("/consent", web::post().to(consent::consent_submit))
         .route("/token", web::post().to(token::token))
+        .route("/par", web::post().to(par::push))
         .route("/revoke", web::post().to(revoke::revoke))
         .route("/introspect", web::post().to(introspect::introspect))
         .route("/userinfo", web::get().to(userinfo::userinfo_get))

@@ -374,3 +374,48 @@ async fn with_server_nonces_a_proof_must_carry_the_current_one() {
     let (status, body, _) = public_token(&app, &form, Some(proof)).await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// The public client's code from a request pushed to /par with a proof by `key`.
+async fn pushed_code(app: &TestApp, key: &DpopKey) -> String {
+    let proof = key.proof(app, "POST", &app.url("/par"), None, json!({}));
+    let form = [
+        ("client_id", app.public_client.as_str()),
+        ("response_type", "code"),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
+    let response = app
+        .rp_http
+        .post(app.url("/par"))
+        .header("DPoP", proof)
+        .form(&form);
+    let (status, pushed) = json_of(response.send().await.unwrap()).await;
+    assert_eq!(status, 201, "{pushed}");
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("client_id", app.public_client.as_str()),
+            ("request_uri", &str_of(&pushed, "request_uri")),
+        ])
+        .finish();
+    let url = app.url(&format!("/authorize?{query}"));
+    let back = app.sign_in(&browser(), &url, PASSWORD).await;
+    param(&back, "code").unwrap()
+}
+
+on_both_backends! {
+async fn a_proof_sent_to_par_binds_the_code_to_its_key() {
+    let app = spawn_app().await;
+    let token_url = app.url("/token");
+    let key = DpopKey::new(Alg::ES256);
+    let code = pushed_code(&app, &key).await;
+    let other = DpopKey::new(Alg::ES256);
+    let (status, body) = redeem(&app, &code, Some(other.proof(&app, "POST", &token_url, None, json!({})))).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    let code = pushed_code(&app, &key).await;
+    let (status, body) = redeem(&app, &code, Some(key.proof(&app, "POST", &token_url, None, json!({})))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(payload(&str_of(&body, "access_token"))["cnf"]["jkt"], key.jkt().as_str());
+}
+}

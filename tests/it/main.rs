@@ -19,6 +19,7 @@ mod hardening;
 mod http_fuzz;
 mod logout;
 mod ops;
+mod par;
 mod refresh;
 mod replicas;
 mod revocation;

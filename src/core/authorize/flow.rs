@@ -3,6 +3,7 @@
 //! any replica can serve any step.
 
 use super::decide::{Next, SessionFacts, decide};
+use super::par;
 use super::request::{self, AuthorizeRequest, ReturnTo};
 use crate::core::Ctx;
 use crate::core::error::{OAuthError, StoreError};
@@ -11,7 +12,7 @@ use crate::core::model::{AuthCode, Grant, Interaction, Session};
 use crate::core::params::Params;
 use crate::core::ports::{
     ClientRepo, CodeRepo, ConsentRepo, GrantRepo, InteractionRepo, Notifier, Offload,
-    RevocationList, SessionRepo, ThrottleRepo, UserRepo,
+    PushedRequestRepo, RevocationList, SessionRepo, ThrottleRepo, UserRepo,
 };
 use crate::core::sessions::{self, SignedIn};
 use crate::secret::{hash, random_id, random_token};
@@ -31,21 +32,35 @@ pub enum Outcome {
     Consent { interaction: String },
 }
 
-/// GET or POST /authorize.
+/// GET or POST /authorize, with the request's own parameters or those it pushed to /par.
 pub async fn start<S>(
     cx: &Ctx<'_, S>,
     params: &Params,
     signed: Option<SignedIn>,
 ) -> Result<Outcome, OAuthError>
 where
-    S: ClientRepo + ConsentRepo + InteractionRepo + GrantRepo + CodeRepo + SessionRepo,
+    S: ClientRepo
+        + ConsentRepo
+        + InteractionRepo
+        + GrantRepo
+        + CodeRepo
+        + SessionRepo
+        + PushedRequestRepo,
 {
     let client_id = params.required("client_id")?;
     let client = cx.store.find_client(client_id).await?.ok_or_else(|| {
         OAuthError::invalid_client("this application is not registered here (unknown client_id)")
     })?;
+    let pushed = par::resolve(cx, params).await?;
+    let params = pushed.as_ref().unwrap_or(params);
     let redirect_uri = request::verified_redirect_uri(&client, params)?;
     let req = match request::validate(&client, params, redirect_uri) {
+        Ok(req) if pushed.is_none() && par::required(cx, &client) => {
+            let error = OAuthError::invalid_request(
+                "this application must push its authorization request to the PAR endpoint first (RFC 9126)",
+            );
+            return Ok(Outcome::Respond(error_response(cx, req.to, error)));
+        }
         Ok(req) => req,
         Err(e) => return Ok(Outcome::Respond(error_response(cx, e.to, e.error))),
     };

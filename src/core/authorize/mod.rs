@@ -3,6 +3,7 @@
 
 pub mod decide;
 pub mod flow;
+pub mod par;
 pub mod request;
 
 pub use decide::{Next, SessionFacts, decide};

@@ -147,7 +147,6 @@ fn response_mode(params: &Params) -> Result<ResponseMode, Failure> {
 fn check_unsupported_features(params: &Params) -> Result<(), Failure> {
     let unsupported = [
         ("request", ErrorCode::RequestNotSupported),
-        ("request_uri", ErrorCode::RequestUriNotSupported),
         ("registration", ErrorCode::RegistrationNotSupported),
     ];
     for (name, code) in unsupported {

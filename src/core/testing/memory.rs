@@ -41,6 +41,8 @@ pub(super) struct Tables {
     pub(super) failures: HashMap<String, Failures>,
     pub(super) keys: Vec<StoredKey>,
     pub(super) used_assertions: HashMap<(String, String), i64>,
+    /// Pushed requests not yet used.
+    pub(super) pushed: Vec<PushedRequest>,
     /// What each jwks_uri serves.
     pub(super) published: HashMap<String, Arc<JwkSet>>,
 }
@@ -223,6 +225,19 @@ impl SessionRepo for MemoryStore {
                 .iter_mut()
                 .find(|s| s.id == id && s.ended_at.is_none());
             live.map(|s| s.ended_at = Some(now)).is_some()
+        })
+        .await
+    }
+}
+
+impl PushedRequestRepo for MemoryStore {
+    async fn insert_pushed(&self, pushed: &PushedRequest) -> Stored<()> {
+        self.with(|t| t.pushed.push(pushed.clone())).await
+    }
+    async fn take_pushed(&self, id_hash: &str, now: i64) -> Stored<Option<PushedRequest>> {
+        self.with(|t| {
+            let at = t.pushed.iter().position(|p| p.id_hash == id_hash)?;
+            Some(t.pushed.remove(at)).filter(|p| p.expires_at > now)
         })
         .await
     }

@@ -93,6 +93,8 @@ pub fn policy() -> Policy {
         refresh_token_absolute_ttl: 90 * 86_400,
         refresh_reuse_grace: 0,
         dpop_nonce: false,
+        require_par: false,
+        par_ttl: 60,
         assertion_audiences: vec![
             "https://id.example".into(),
             "https://id.example/token".into(),
@@ -174,6 +176,7 @@ pub fn client(auth_method: AuthMethod) -> Client {
         jwks: None,
         jwks_uri: None,
         require_dpop: false,
+        require_par: false,
     }
 }
 

@@ -48,6 +48,8 @@ fn metadata(config: &Policy, keys: &Keyring) -> Value {
         "revocation_endpoint": config.url("/revoke"),
         "end_session_endpoint": config.url("/logout"),
         "introspection_endpoint": config.url("/introspect"),
+        "pushed_authorization_request_endpoint": config.url("/par"),
+        "require_pushed_authorization_requests": config.require_par,
         "jwks_uri": config.url("/.well-known/jwks.json"),
         "scopes_supported": scope::SUPPORTED,
         "response_types_supported": ["code"],

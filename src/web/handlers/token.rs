@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::core::error::OAuthError;
 use crate::core::token;
-use crate::web::extract::{client_form, dpop_proof};
+use crate::web::extract::client_form_with_proof;
 use crate::web::respond::no_store_json;
 use crate::web::state::AppState;
 
@@ -13,8 +13,7 @@ pub async fn token(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, OAuthError> {
-    let (params, client) = client_form(&state, &req, &body).await?;
-    let proof = dpop_proof(&state, &req)?;
+    let (params, client, proof) = client_form_with_proof(&state, &req, &body).await?;
     let response = token::token(&state.ctx(), &client, &params, proof.as_ref()).await?;
     state
         .metrics
