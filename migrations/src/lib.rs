@@ -17,6 +17,7 @@ mod m20261203_000009_client_access_token_alg;
 mod m20261203_000010_client_assertions;
 mod m20261203_000011_dpop;
 mod m20261203_000012_pushed_requests;
+mod m20261203_000013_client_profile;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000010_client_assertions::Migration),
             Box::new(m20261203_000011_dpop::Migration),
             Box::new(m20261203_000012_pushed_requests::Migration),
+            Box::new(m20261203_000013_client_profile::Migration),
         ]
     }
 }

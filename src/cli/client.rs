@@ -6,7 +6,7 @@ use super::output::{fail, listing, print};
 use crate::app::open_store;
 use crate::config::Config;
 use crate::core::accounts;
-use crate::core::model::{AuthMethod, Client, ClientSpec, GrantType};
+use crate::core::model::{AuthMethod, Client, ClientSpec, GrantType, Profile};
 use crate::core::ports::ClientRepo;
 use crate::keys::Alg;
 
@@ -91,6 +91,10 @@ pub struct CreateClient {
     /// Authorization requests must be pushed to /par first (RFC 9126)
     #[arg(long)]
     require_par: bool,
+    /// Hold the client to a security profile: fapi2 (FAPI 2.0 Security Profile: PAR, PKCE
+    /// S256, private_key_jwt, DPoP, no fragment responses)
+    #[arg(long)]
+    profile: Option<Profile>,
 }
 
 impl CreateClient {
@@ -131,6 +135,7 @@ impl CreateClient {
             jwks_uri: self.jwks_uri,
             require_dpop: self.require_dpop,
             require_par: self.require_par,
+            profile: self.profile,
         })
     }
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::Ctx;
 use super::error::{AccountError, StoreError};
 use super::login::{self, Refusal};
-use super::model::{AuthMethod, Client, ClientSpec, GrantType, User};
+use super::model::{AuthMethod, Client, ClientSpec, GrantType, Profile, User};
 use super::ports::{
     ClientRepo, GrantRepo, Notifier, Offload, RevocationList, SessionRepo, ThrottleRepo, UserRepo,
 };
@@ -71,6 +71,12 @@ pub async fn create_client<S: ClientRepo>(
             ));
         }
     }
+    if spec.profile == Some(Profile::Fapi2) && spec.auth_method != AuthMethod::PrivateKeyJwt {
+        return invalid(
+            "the FAPI 2.0 profile needs --auth-method private_key_jwt: a confidential client that proves itself with a key pair"
+                .into(),
+        );
+    }
     if spec.introspect_any && public {
         return invalid("a public client cannot introspect tokens".into());
     }
@@ -114,6 +120,7 @@ pub async fn create_client<S: ClientRepo>(
         jwks_uri: spec.jwks_uri,
         require_dpop: spec.require_dpop,
         require_par: spec.require_par,
+        profile: spec.profile,
     };
     store.insert_client(&client).await?;
     Ok((client, secret))

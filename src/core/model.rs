@@ -48,6 +48,18 @@ wire_names!(GrantType {
     ClientCredentials => "client_credentials",
 });
 
+/// A security profile a client is held to, on top of what its other settings require.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    /// FAPI 2.0 Security Profile: pushed requests, PKCE S256, private_key_jwt, DPoP-bound
+    /// tokens, no fragment responses (codes live 60 s and responses carry `iss` for every
+    /// client already).
+    Fapi2,
+}
+
+wire_names!(Profile { Fapi2 => "fapi2" });
+
 /// A registered relying party.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Client {
@@ -86,9 +98,29 @@ pub struct Client {
     pub require_dpop: bool,
     /// Authorization requests must be pushed first (RFC 9126 §6).
     pub require_par: bool,
+    pub profile: Option<Profile>,
 }
 
 impl Client {
+    pub fn is_fapi2(&self) -> bool {
+        self.profile == Some(Profile::Fapi2)
+    }
+
+    /// Its authorization requests must be pushed to /par.
+    pub fn must_push(&self) -> bool {
+        self.require_par || self.is_fapi2()
+    }
+
+    /// Its token requests must prove a DPoP key.
+    pub fn must_prove_possession(&self) -> bool {
+        self.require_dpop || self.is_fapi2()
+    }
+
+    /// Its authorization requests must carry a PKCE challenge.
+    pub fn must_use_pkce(&self) -> bool {
+        self.is_public() || self.is_fapi2()
+    }
+
     pub fn is_public(&self) -> bool {
         self.auth_method == AuthMethod::None
     }
@@ -130,6 +162,7 @@ pub struct ClientSpec {
     pub jwks_uri: Option<String>,
     pub require_dpop: bool,
     pub require_par: bool,
+    pub profile: Option<Profile>,
 }
 
 impl ClientSpec {
@@ -157,6 +190,7 @@ impl ClientSpec {
             jwks_uri: None,
             require_dpop: false,
             require_par: false,
+            profile: None,
         }
     }
 }

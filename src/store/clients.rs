@@ -36,6 +36,7 @@ impl ClientRepo for Store {
             jwks_uri: Set(c.jwks_uri.clone()),
             require_dpop: Set(c.require_dpop),
             require_par: Set(c.require_par),
+            profile: Set(c.profile.map(|p| p.to_string())),
         }
         .insert(&self.writer)
         .await?;
@@ -115,5 +116,6 @@ fn to_client(row: client::Model) -> Client {
         jwks_uri: row.jwks_uri,
         require_dpop: row.require_dpop,
         require_par: row.require_par,
+        profile: row.profile.and_then(|p| p.parse().ok()),
     }
 }

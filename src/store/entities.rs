@@ -37,6 +37,7 @@ pub mod client {
         pub jwks_uri: Option<String>,
         pub require_dpop: bool,
         pub require_par: bool,
+        pub profile: Option<String>,
     }
     no_relations!();
 }

@@ -15,14 +15,14 @@ use tessera::secret::b64url;
 
 use crate::helpers::{TestApp, spawn_app, spawn_app_with, str_of};
 
-const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+pub(crate) const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-fn key(alg: Alg) -> SigningKey {
+pub(crate) fn key(alg: Alg) -> SigningKey {
     let master = MasterKey::parse(&"55".repeat(32)).unwrap();
     SigningKey::unseal(&generate(alg).unwrap().seal(&master, 1, 0, 0), &master).unwrap()
 }
 
-fn jwks(keys: &[&SigningKey]) -> String {
+pub(crate) fn jwks(keys: &[&SigningKey]) -> String {
     json!({ "keys": keys.iter().map(|k| k.jwks_entry()).collect::<Vec<_>>() }).to_string()
 }
 
@@ -71,7 +71,7 @@ async fn register(app: &TestApp, jwks: Option<String>, jwks_uri: Option<String>)
     client.id
 }
 
-fn claims(app: &TestApp, client_id: &str, jti: &str) -> Value {
+pub(crate) fn claims(app: &TestApp, client_id: &str, jti: &str) -> Value {
     let now = app.state.now();
     json!({
         "iss": client_id, "sub": client_id, "aud": app.url("/token"),
@@ -79,7 +79,7 @@ fn claims(app: &TestApp, client_id: &str, jti: &str) -> Value {
     })
 }
 
-fn signed(key: &SigningKey, claims: &Value) -> String {
+pub(crate) fn signed(key: &SigningKey, claims: &Value) -> String {
     tessera::tokens::sign(key, "JWT", claims).unwrap()
 }
 

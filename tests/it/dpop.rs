@@ -17,10 +17,10 @@ const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// A client's DPoP key pair.
-struct DpopKey(SigningKey);
+pub(crate) struct DpopKey(SigningKey);
 
 impl DpopKey {
-    fn new(alg: Alg) -> Self {
+    pub(crate) fn new(alg: Alg) -> Self {
         let master = MasterKey::parse(&"66".repeat(32)).unwrap();
         let stored = generate(alg).unwrap().seal(&master, 1, 0, 0);
         Self(SigningKey::unseal(&stored, &master).unwrap())
@@ -33,7 +33,7 @@ impl DpopKey {
     }
 
     /// The key's RFC 7638 thumbprint, as `cnf.jkt` and `dpop_jkt` carry it.
-    fn jkt(&self) -> String {
+    pub(crate) fn jkt(&self) -> String {
         let jwk = self.public();
         PublicKey::from_jwk(jwk.as_object().unwrap())
             .unwrap()
@@ -43,7 +43,7 @@ impl DpopKey {
 
     /// A proof for `method url` now, with the hash of `token` if given; `extra` overrides
     /// claims (a null removes one).
-    fn proof(
+    pub(crate) fn proof(
         &self,
         app: &TestApp,
         method: &str,
@@ -72,7 +72,7 @@ impl DpopKey {
     }
 }
 
-fn payload(jwt: &str) -> Value {
+pub(crate) fn payload(jwt: &str) -> Value {
     let part = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&b64url_decode(part).unwrap()).unwrap()
 }

@@ -15,6 +15,7 @@ mod client_libraries;
 mod code_flow;
 mod devices;
 mod dpop;
+mod fapi2;
 mod hardening;
 mod http_fuzz;
 mod logout;

@@ -54,13 +54,21 @@ where
     let pushed = par::resolve(cx, params).await?;
     let params = pushed.as_ref().unwrap_or(params);
     let redirect_uri = request::verified_redirect_uri(&client, params)?;
-    let req = match request::validate(&client, params, redirect_uri) {
-        Ok(req) if pushed.is_none() && par::required(cx, &client) => {
-            let error = OAuthError::invalid_request(
-                "this application must push its authorization request to the PAR endpoint first (RFC 9126)",
-            );
-            return Ok(Outcome::Respond(error_response(cx, req.to, error)));
-        }
+    let validated = request::validate(&client, params, redirect_uri);
+    // A client that must push hears that first, whatever else is wrong with the request.
+    if let Some(why) = pushed
+        .is_none()
+        .then(|| par::required(cx, &client))
+        .flatten()
+    {
+        let to = match validated {
+            Ok(req) => req.to,
+            Err(refused) => refused.to,
+        };
+        let error = OAuthError::invalid_request(why);
+        return Ok(Outcome::Respond(error_response(cx, to, error)));
+    }
+    let req = match validated {
         Ok(req) => req,
         Err(e) => return Ok(Outcome::Respond(error_response(cx, e.to, e.error))),
     };

@@ -108,9 +108,20 @@ pub async fn resolve<S: PushedRequestRepo>(
     Params::from_urlencoded(pushed.params.as_bytes()).map(Some)
 }
 
-/// Whether `client` must push its requests: everyone must, or it was registered to.
-pub fn required<S>(cx: &Ctx<'_, S>, client: &Client) -> bool {
-    cx.policy.require_par || client.require_par
+/// Why `client` may not send an authorization request that was not pushed, if it may not:
+/// everyone must push, it was registered to, or its profile says so.
+pub fn required<S>(cx: &Ctx<'_, S>, client: &Client) -> Option<&'static str> {
+    if client.is_fapi2() {
+        Some(
+            "the FAPI 2.0 profile requires pushed authorization requests: push the request to the PAR endpoint first (RFC 9126)",
+        )
+    } else if cx.policy.require_par || client.must_push() {
+        Some(
+            "this application must push its authorization request to the PAR endpoint first (RFC 9126)",
+        )
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

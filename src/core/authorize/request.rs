@@ -93,6 +93,17 @@ pub fn validate(
         state => to.state = state.map(str::to_owned),
     }
     to.mode = response_mode(params).map_err(|e| fail(&to, e))?;
+    // FAPI 2.0: the code must not travel in a fragment, where scripts and history can read it.
+    if client.is_fapi2() && to.mode == ResponseMode::Fragment {
+        to.mode = ResponseMode::Query;
+        return Err(fail(
+            &to,
+            (
+                ErrorCode::InvalidRequest,
+                "the FAPI 2.0 profile allows response_mode query or form_post only".into(),
+            ),
+        ));
+    }
     let scope = check(params, client).map_err(|e| fail(&to, e))?;
     let dpop_jkt = params.get("dpop_jkt");
     // A SHA-256 JWK thumbprint has the shape of an S256 challenge: 43 base64url characters.
@@ -218,7 +229,10 @@ fn check_pkce(params: &Params, client: &Client) -> Result<(), Failure> {
         params.get("code_challenge"),
         params.get("code_challenge_method"),
     ) {
-        (None, None) if client.is_public() => invalid(
+        (None, None) if client.is_fapi2() => invalid(
+            "the FAPI 2.0 profile requires PKCE: send code_challenge with code_challenge_method=S256",
+        ),
+        (None, None) if client.must_use_pkce() => invalid(
             "PKCE is required for public clients: send code_challenge with code_challenge_method=S256",
         ),
         (None, None) => Ok(()),

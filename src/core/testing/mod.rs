@@ -177,6 +177,7 @@ pub fn client(auth_method: AuthMethod) -> Client {
         jwks_uri: None,
         require_dpop: false,
         require_par: false,
+        profile: None,
     }
 }
 

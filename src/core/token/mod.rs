@@ -105,10 +105,14 @@ where
     }
     let jkt = match proof {
         Some(proof) => Some(dpop::verify(cx, proof, None).await?),
-        None if client.require_dpop => {
+        None if client.must_prove_possession() => {
             return Err(OAuthError::new(
                 ErrorCode::InvalidDpopProof,
-                "this client must prove possession of its key: send a DPoP proof with every token request",
+                if client.is_fapi2() {
+                    "the FAPI 2.0 profile requires sender-constrained tokens: send a DPoP proof with every token request"
+                } else {
+                    "this client must prove possession of its key: send a DPoP proof with every token request"
+                },
             ));
         }
         None => None,
