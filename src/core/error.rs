@@ -21,13 +21,13 @@ pub enum ErrorCode {
     TemporarilyUnavailable,
     LoginRequired,
     ConsentRequired,
-    RequestNotSupported,
     RegistrationNotSupported,
     /// RFC 9449 §5 and §7.1.
     InvalidDpopProof,
     UseDpopNonce,
     /// RFC 9101 §7 (used by RFC 9126 for an unknown, expired or used request_uri).
     InvalidRequestUri,
+    InvalidRequestObject,
 }
 
 wire_names!(ErrorCode {
@@ -43,11 +43,11 @@ wire_names!(ErrorCode {
     TemporarilyUnavailable => "temporarily_unavailable",
     LoginRequired => "login_required",
     ConsentRequired => "consent_required",
-    RequestNotSupported => "request_not_supported",
     RegistrationNotSupported => "registration_not_supported",
     InvalidDpopProof => "invalid_dpop_proof",
     UseDpopNonce => "use_dpop_nonce",
     InvalidRequestUri => "invalid_request_uri",
+    InvalidRequestObject => "invalid_request_object",
 });
 
 /// Seconds a caller is told to wait when the server has no capacity for CPU-heavy work.

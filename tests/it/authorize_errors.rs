@@ -61,10 +61,7 @@ async fn verified_requests_get_error_redirects_with_state_and_iss() {
             "invalid_request",
         ),
         (&[("max_age", "soon")], "invalid_request"),
-        (
-            &[("request", "eyJhbGciOiJub25lIn0.e30.")],
-            "request_not_supported",
-        ),
+        (&[("registration", "{}")], "registration_not_supported"),
     ];
     for (extra, expected) in cases {
         let response = app

@@ -23,6 +23,7 @@ mod ops;
 mod par;
 mod refresh;
 mod replicas;
+mod request_objects;
 mod revocation;
 mod rotation;
 mod throttling;

@@ -3,15 +3,15 @@
 //! any replica can serve any step.
 
 use super::decide::{Next, SessionFacts, decide};
-use super::par;
 use super::request::{self, AuthorizeRequest, ReturnTo};
+use super::{par, request_object};
 use crate::core::Ctx;
 use crate::core::error::{OAuthError, StoreError};
 use crate::core::login::{self, Attempt, Refusal, SignIn};
 use crate::core::model::{AuthCode, Grant, Interaction, Session};
 use crate::core::params::Params;
 use crate::core::ports::{
-    ClientRepo, CodeRepo, ConsentRepo, GrantRepo, InteractionRepo, Notifier, Offload,
+    ClientKeys, ClientRepo, CodeRepo, ConsentRepo, GrantRepo, InteractionRepo, Notifier, Offload,
     PushedRequestRepo, RevocationList, SessionRepo, ThrottleRepo, UserRepo,
 };
 use crate::core::sessions::{self, SignedIn};
@@ -33,12 +33,14 @@ pub enum Outcome {
 }
 
 /// GET or POST /authorize, with the request's own parameters or those it pushed to /par.
-pub async fn start<S>(
+pub async fn start<S, K>(
     cx: &Ctx<'_, S>,
+    keys: &K,
     params: &Params,
     signed: Option<SignedIn>,
 ) -> Result<Outcome, OAuthError>
 where
+    K: ClientKeys,
     S: ClientRepo
         + ConsentRepo
         + InteractionRepo
@@ -52,7 +54,14 @@ where
         OAuthError::invalid_client("this application is not registered here (unknown client_id)")
     })?;
     let pushed = par::resolve(cx, params).await?;
-    let params = pushed.as_ref().unwrap_or(params);
+    let signed_request = match &pushed {
+        Some(_) => None,
+        None => request_object::unpack(cx, keys, &client, params).await?,
+    };
+    let params = pushed
+        .as_ref()
+        .or(signed_request.as_ref())
+        .unwrap_or(params);
     let redirect_uri = request::verified_redirect_uri(&client, params)?;
     let validated = request::validate(&client, params, redirect_uri);
     // A client that must push hears that first, whatever else is wrong with the request.
@@ -377,7 +386,8 @@ mod tests {
         let cx = context(&store, &policy, 1_000);
         let request = params(&[("scope", "openid profile")]);
 
-        let Outcome::Login { interaction } = block_on(start(&cx, &request, None)).unwrap() else {
+        let Outcome::Login { interaction } = block_on(start(&cx, &store, &request, None)).unwrap()
+        else {
             panic!("a browser without a session signs in first");
         };
         let attempt = Attempt {
@@ -425,7 +435,7 @@ mod tests {
         assert_eq!(tokens.scope, "openid profile");
 
         let later = context(&store, &policy, 1_100);
-        let again = block_on(start(&later, &request, browser)).unwrap();
+        let again = block_on(start(&later, &store, &request, browser)).unwrap();
         code_of(&again);
     }
 
@@ -436,7 +446,7 @@ mod tests {
         store.put_client(client(AuthMethod::ClientSecretBasic));
         let cx = context(&store, &policy, 1_000);
         let Outcome::Respond(response) =
-            block_on(start(&cx, &params(&[("prompt", "none")]), None)).unwrap()
+            block_on(start(&cx, &store, &params(&[("prompt", "none")]), None)).unwrap()
         else {
             panic!("prompt=none never shows a page");
         };
@@ -445,7 +455,12 @@ mod tests {
                 .params
                 .contains(&("error", "login_required".into()))
         );
-        let unknown = block_on(start(&cx, &params(&[("client_id", "nobody")]), None));
+        let unknown = block_on(start(
+            &cx,
+            &store,
+            &params(&[("client_id", "nobody")]),
+            None,
+        ));
         assert_eq!(
             unknown.unwrap_err().code,
             crate::core::error::ErrorCode::InvalidClient

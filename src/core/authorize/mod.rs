@@ -5,6 +5,7 @@ pub mod decide;
 pub mod flow;
 pub mod par;
 pub mod request;
+pub mod request_object;
 
 pub use decide::{Next, SessionFacts, decide};
 pub use flow::{AuthResponse, Outcome};

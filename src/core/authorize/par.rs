@@ -8,13 +8,13 @@
 
 use serde::Serialize;
 
-use super::request;
+use super::{request, request_object};
 use crate::core::Ctx;
 use crate::core::dpop::{self, Proof};
 use crate::core::error::{ErrorCode, OAuthError};
 use crate::core::model::{Client, PushedRequest};
 use crate::core::params::Params;
-use crate::core::ports::{AssertionRepo, PushedRequestRepo};
+use crate::core::ports::{AssertionRepo, ClientKeys, PushedRequestRepo};
 use crate::secret::{hash, random_token};
 
 /// What every request_uri Tessera hands out starts with (RFC 9126 §2.2).
@@ -31,12 +31,16 @@ pub struct Pushed {
 }
 
 /// POST /par by an authenticated client.
-pub async fn push<S: PushedRequestRepo + AssertionRepo>(
+pub async fn push<S: PushedRequestRepo + AssertionRepo, K: ClientKeys>(
     cx: &Ctx<'_, S>,
+    keys: &K,
     client: &Client,
     params: &Params,
     proof: Option<&Proof<'_>>,
 ) -> Result<Pushed, OAuthError> {
+    // A signed request object is the request: its parameters, and no others (RFC 9126 §3).
+    let signed = request_object::unpack(cx, keys, client, params).await?;
+    let params = signed.as_ref().unwrap_or(params);
     if params.get("request_uri").is_some() {
         return Err(OAuthError::invalid_request(
             "a pushed request cannot itself carry a request_uri",
@@ -163,6 +167,7 @@ mod tests {
         let app = client(AuthMethod::ClientSecretBasic);
         let pushed = block_on(push(
             &context(&store, &policy, 1_000),
+            &store,
             &app,
             &request(),
             None,
@@ -186,6 +191,7 @@ mod tests {
 
         let late = block_on(push(
             &context(&store, &policy, 1_000),
+            &store,
             &app,
             &request(),
             None,
@@ -210,15 +216,15 @@ mod tests {
             ("redirect_uri", "https://app.example/cb"),
             ("scope", "openid"),
         ]);
-        let err = block_on(push(&cx, &app, &bad, None)).unwrap_err();
+        let err = block_on(push(&cx, &store, &app, &bad, None)).unwrap_err();
         assert_eq!(err.code, ErrorCode::UnsupportedResponseType);
         let elsewhere = form(&[
             ("response_type", "code"),
             ("redirect_uri", "https://evil.example/cb"),
             ("scope", "openid"),
         ]);
-        assert!(block_on(push(&cx, &app, &elsewhere, None)).is_err());
-        let pushed = block_on(push(&cx, &app, &request(), None)).unwrap();
+        assert!(block_on(push(&cx, &store, &app, &elsewhere, None)).is_err());
+        let pushed = block_on(push(&cx, &store, &app, &request(), None)).unwrap();
         let theirs = form(&[("client_id", "other"), ("request_uri", &pushed.request_uri)]);
         let err = block_on(resolve(&cx, &theirs));
         assert_eq!(refused(err), ErrorCode::InvalidRequest);

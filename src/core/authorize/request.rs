@@ -155,17 +155,16 @@ fn response_mode(params: &Params) -> Result<ResponseMode, Failure> {
     }
 }
 
+/// OIDC Core §7.2.1 self-issued registration is not offered: clients are registered by the
+/// operator. (`request` and `request_uri` are taken apart before these checks.)
 fn check_unsupported_features(params: &Params) -> Result<(), Failure> {
-    let unsupported = [
-        ("request", ErrorCode::RequestNotSupported),
-        ("registration", ErrorCode::RegistrationNotSupported),
-    ];
-    for (name, code) in unsupported {
-        if params.get(name).is_some() {
-            return Err((code, format!("the {name} parameter is not supported")));
-        }
+    match params.get("registration") {
+        Some(_) => Err((
+            ErrorCode::RegistrationNotSupported,
+            "the registration parameter is not supported".into(),
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn check_response_type(params: &Params) -> Result<(), Failure> {
@@ -372,8 +371,8 @@ pub(crate) mod tests {
             ErrorCode::InvalidRequest
         );
         assert_eq!(
-            error_of(&c, &params(&[("request", "eyJ")])),
-            ErrorCode::RequestNotSupported
+            error_of(&c, &params(&[("registration", "{}")])),
+            ErrorCode::RegistrationNotSupported
         );
         assert_eq!(
             error_of(&c, &params(&[("response_mode", "web_message")])),

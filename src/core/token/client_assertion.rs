@@ -13,7 +13,7 @@ use crate::core::Ctx;
 use crate::core::error::OAuthError;
 use crate::core::model::Client;
 use crate::core::ports::{AssertionRepo, ClientKeys};
-use crate::keys::{Alg, JwkSet};
+use crate::keys::{Alg, JwkSet, JwksError};
 
 /// `client_assertion_type` for a JWT (RFC 7523 §2.2).
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -118,32 +118,15 @@ pub async fn verify<S: AssertionRepo, K: ClientKeys>(
             ));
         }
     };
-    let kid = assertion.header.kid.as_deref();
-    let signed = |set: &JwkSet| {
-        set.verify(
-            alg,
-            kid,
-            assertion.signing_input.as_bytes(),
-            &assertion.signature,
-        )
+    let signature = Signature {
+        alg,
+        kid: assertion.header.kid.as_deref(),
+        input: assertion.signing_input.as_bytes(),
+        bytes: &assertion.signature,
     };
-    let verified = match (&client.jwks, &client.jwks_uri) {
-        (Some(document), _) => {
-            let set = JwkSet::parse(document.as_bytes())
-                .map_err(|e| refused(&format!("the registered jwks is unusable: {e}")))?;
-            signed(&set)
-        }
-        (None, Some(uri)) => {
-            let set = fetched(keys, uri, false).await?;
-            // A kid the cached copy lacks: the client may have rotated its keys.
-            if !signed(&set) && kid.is_some_and(|kid| !set.has_kid(kid)) {
-                signed(&*fetched(keys, uri, true).await?)
-            } else {
-                signed(&set)
-            }
-        }
-        (None, None) => false,
-    };
+    let verified = signed_by_client(keys, client, &signature)
+        .await
+        .map_err(|e| refused(&e.to_string()))?;
     if !verified {
         return Err(refused(
             "its signature does not verify with the client's registered keys",
@@ -162,14 +145,43 @@ pub async fn verify<S: AssertionRepo, K: ClientKeys>(
     Ok(())
 }
 
-async fn fetched<K: ClientKeys>(
+/// A JWS signature a client made, not yet checked.
+pub struct Signature<'a> {
+    pub alg: Alg,
+    pub kid: Option<&'a str>,
+    pub input: &'a [u8],
+    pub bytes: &'a [u8],
+}
+
+/// Whether one of `client`'s registered keys made `signature`: its JWK Set, or the one at its
+/// jwks_uri, fetched again (as the adapter allows) when the signer names a kid the cached copy
+/// lacks, since the client may have rotated its keys. Client assertions and signed request
+/// objects are checked this way.
+pub async fn signed_by_client<K: ClientKeys>(
     keys: &K,
-    uri: &str,
-    refresh: bool,
-) -> Result<Arc<JwkSet>, OAuthError> {
-    keys.jwks(uri, refresh)
-        .await
-        .map_err(|e| refused(&e.to_string()))
+    client: &Client,
+    signature: &Signature<'_>,
+) -> Result<bool, JwksError> {
+    let signed = |set: &JwkSet| {
+        set.verify(
+            signature.alg,
+            signature.kid,
+            signature.input,
+            signature.bytes,
+        )
+    };
+    Ok(match (&client.jwks, &client.jwks_uri) {
+        (Some(document), _) => signed(&JwkSet::parse(document.as_bytes())?),
+        (None, Some(uri)) => {
+            let set: Arc<JwkSet> = keys.jwks(uri, false).await?;
+            if !signed(&set) && signature.kid.is_some_and(|kid| !set.has_kid(kid)) {
+                signed(&*keys.jwks(uri, true).await?)
+            } else {
+                signed(&set)
+            }
+        }
+        (None, None) => false,
+    })
 }
 
 /// The time, audience and identifier rules (RFC 7523 §3).

@@ -30,6 +30,6 @@ async fn start(
     params: Params,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed_in(state, req).await?;
-    let outcome = flow::start(&state.ctx(), &params, signed).await?;
+    let outcome = flow::start(&state.ctx(), &state.client_keys, &params, signed).await?;
     Ok(respond::outcome(outcome))
 }

@@ -71,7 +71,8 @@ fn metadata(config: &Policy, keys: &Keyring) -> Value {
             "name", "preferred_username", "updated_at", "email", "email_verified"
         ],
         "claims_parameter_supported": false,
-        "request_parameter_supported": false,
+        "request_parameter_supported": true,
+        "request_object_signing_alg_values_supported": assertion_algs,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
         "backchannel_logout_supported": true,

@@ -14,7 +14,14 @@ pub async fn push(
     body: web::Bytes,
 ) -> Result<HttpResponse, OAuthError> {
     let (params, client, proof) = client_form_with_proof(&state, &req, &body).await?;
-    let pushed = par::push(&state.ctx(), &client, &params, proof.as_ref()).await?;
+    let pushed = par::push(
+        &state.ctx(),
+        &state.client_keys,
+        &client,
+        &params,
+        proof.as_ref(),
+    )
+    .await?;
     Ok(HttpResponse::Created()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(pushed))
