@@ -18,6 +18,7 @@ mod m20261203_000010_client_assertions;
 mod m20261203_000011_dpop;
 mod m20261203_000012_pushed_requests;
 mod m20261203_000013_client_profile;
+mod m20261203_000014_resources;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000011_dpop::Migration),
             Box::new(m20261203_000012_pushed_requests::Migration),
             Box::new(m20261203_000013_client_profile::Migration),
+            Box::new(m20261203_000014_resources::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@ mod client;
 mod keys;
 mod operator;
 mod output;
+mod resource;
 mod serve;
 mod session;
 mod user;
@@ -51,6 +52,9 @@ enum Command {
     /// Manage relying-party clients
     #[command(subcommand)]
     Client(client::ClientCommand),
+    /// Register the APIs tokens can be asked for (RFC 8707 resource indicators)
+    #[command(subcommand)]
+    Resource(resource::ResourceCommand),
     /// Manage users
     #[command(subcommand)]
     User(user::UserCommand),
@@ -109,6 +113,7 @@ impl Cli {
                 Ok(())
             }
             Command::Client(command) => client::run(&config, command, json).await,
+            Command::Resource(command) => resource::run(&config, command, json).await,
             Command::User(command) => user::run(config, command, json).await,
             Command::Session(command) => session::run(config, command, json).await,
             Command::Keys(command) => keys::run(config, command, json).await,

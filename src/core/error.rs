@@ -28,6 +28,8 @@ pub enum ErrorCode {
     /// RFC 9101 §7 (used by RFC 9126 for an unknown, expired or used request_uri).
     InvalidRequestUri,
     InvalidRequestObject,
+    /// RFC 8707 §2.
+    InvalidTarget,
 }
 
 wire_names!(ErrorCode {
@@ -48,6 +50,7 @@ wire_names!(ErrorCode {
     UseDpopNonce => "use_dpop_nonce",
     InvalidRequestUri => "invalid_request_uri",
     InvalidRequestObject => "invalid_request_object",
+    InvalidTarget => "invalid_target",
 });
 
 /// Seconds a caller is told to wait when the server has no capacity for CPU-heavy work.

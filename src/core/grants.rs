@@ -127,6 +127,7 @@ mod tests {
             created_at: 0,
             revoked_at: None,
             expires_at: None,
+            resource: None,
         };
         store.put_grant(grant);
         assert!(block_on(live_grant(&store, "g-cc", 10)).unwrap().is_some());

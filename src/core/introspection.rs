@@ -3,8 +3,9 @@
 //! ask. A token is inactive once expired or revoked, and once its grant, session or user falls.
 //!
 //! Who may learn about which token (RFC 7662 §4 leaves it to the server): a client sees the
-//! tokens issued to it and the access tokens meant for it (its id is their `aud`); every token
-//! only when an operator registered it with `introspect_any`. Any other token is inactive, so
+//! tokens issued to it and the access tokens meant for it (its id is their `aud`, or their
+//! `aud` is a resource it owns); every token only when an operator registered it with
+//! `introspect_any`. Any other token is inactive, so
 //! an answer never tells one client who another client's users are.
 
 use serde_json::{Value, json};
@@ -15,7 +16,9 @@ use super::error::OAuthError;
 use super::grants::live_grant;
 use super::model::Client;
 use super::params::Params;
-use super::ports::{GrantRepo, RefreshTokenRepo, RevocationList, SessionRepo, UserRepo};
+use super::ports::{
+    GrantRepo, RefreshTokenRepo, ResourceRepo, RevocationList, SessionRepo, UserRepo,
+};
 use crate::secret::hash;
 
 pub async fn introspect<S>(
@@ -24,7 +27,7 @@ pub async fn introspect<S>(
     params: &Params,
 ) -> Result<Value, OAuthError>
 where
-    S: RevocationList + RefreshTokenRepo + GrantRepo + SessionRepo + UserRepo,
+    S: RevocationList + RefreshTokenRepo + GrantRepo + SessionRepo + UserRepo + ResourceRepo,
 {
     if client.is_public() {
         return Err(OAuthError::invalid_client(
@@ -44,7 +47,9 @@ where
             Err(_) => return Ok(inactive),
         };
         let claims = active.claims;
-        if !may_see(client, &claims.client_id, Some(&claims.aud)) {
+        if !may_see(client, &claims.client_id, Some(&claims.aud))
+            && !owns_resource(cx, client, &claims.aud).await?
+        {
             return Ok(inactive);
         }
         // RFC 9449 §6.2: the resource server checks the proof against cnf.jkt.
@@ -90,6 +95,16 @@ where
         "sid": live.grant.session_id,
         "cnf": row.dpop_jkt.map(|jkt| json!({ "jkt": jkt })),
     }))
+}
+
+/// Whether `audience` is a registered resource (RFC 8707) whose owner is `client`.
+async fn owns_resource<S: ResourceRepo>(
+    cx: &Ctx<'_, S>,
+    client: &Client,
+    audience: &str,
+) -> Result<bool, OAuthError> {
+    let resource = cx.store.find_resource(audience).await?;
+    Ok(resource.is_some_and(|r| r.owner_client_id.as_deref() == Some(client.id.as_str())))
 }
 
 /// Whether `client` may learn about a token issued to `issued_to` for `audience`.

@@ -18,6 +18,7 @@ pub mod model;
 pub mod params;
 pub mod pkce;
 pub mod ports;
+pub mod resources;
 pub mod revocation;
 pub mod rotation;
 pub mod scope;

@@ -270,6 +270,25 @@ pub struct Grant {
     pub revoked_at: Option<i64>,
     /// Absolute end of the grant (refresh tokens never outlive it).
     pub expires_at: Option<i64>,
+    /// The API it was authorized for (RFC 8707), the `aud` of its access tokens.
+    pub resource: Option<String>,
+}
+
+/// An API registered with Tessera (RFC 8707): a `resource` parameter naming its id gets
+/// access tokens whose `aud` is that id, signed and timed as the API wants.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Resource {
+    /// An absolute URI without a fragment, e.g. `https://api.example`.
+    pub id: String,
+    /// Signs its access tokens [default: the client's, then the global algorithm].
+    pub access_token_alg: Option<Alg>,
+    /// Lifetime of its access tokens in seconds [default: the client's, then the global one].
+    pub access_token_ttl: Option<i64>,
+    /// The scopes it understands: its tokens carry only these (and the OIDC ones).
+    pub scopes: Vec<String>,
+    /// The client (the API itself, as a resource server) that may introspect its tokens.
+    pub owner_client_id: Option<String>,
+    pub created_at: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use super::error::StoreError;
 use super::model::{
-    AuthCode, Client, Failures, Grant, Interaction, PushedRequest, RefreshToken, Revoked, Session,
-    User,
+    AuthCode, Client, Failures, Grant, Interaction, PushedRequest, RefreshToken, Resource, Revoked,
+    Session, User,
 };
 use crate::keys::{JwkSet, JwksError, StoredKey};
 
@@ -102,6 +102,14 @@ pub trait PushedRequestRepo: Sync {
         id_hash: &str,
         now: i64,
     ) -> impl Future<Output = Stored<Option<PushedRequest>>> + Send;
+}
+
+pub trait ResourceRepo: Sync {
+    fn insert_resource(&self, resource: &Resource) -> impl Future<Output = Stored<()>> + Send;
+    fn find_resource(&self, id: &str) -> impl Future<Output = Stored<Option<Resource>>> + Send;
+    fn list_resources(&self) -> impl Future<Output = Stored<Vec<Resource>>> + Send;
+    /// False when there was none.
+    fn delete_resource(&self, id: &str) -> impl Future<Output = Stored<bool>> + Send;
 }
 
 pub trait ConsentRepo: Sync {
@@ -260,4 +268,21 @@ pub trait ClientKeys: Sync {
         uri: &str,
         refresh: bool,
     ) -> impl Future<Output = Result<Arc<JwkSet>, JwksError>> + Send;
+}
+
+/// What the user grants (a code's redemption, a refresh) need of the store.
+pub trait GrantStore:
+    GrantRepo + SessionRepo + UserRepo + RefreshTokenRepo + RevocationList + ClientRepo + ResourceRepo
+{
+}
+
+impl<T> GrantStore for T where
+    T: GrantRepo
+        + SessionRepo
+        + UserRepo
+        + RefreshTokenRepo
+        + RevocationList
+        + ClientRepo
+        + ResourceRepo
+{
 }

@@ -134,6 +134,7 @@ pub mod grant {
         pub revoked_at: Option<i64>,
         /// Absolute end of the grant (refresh tokens never outlive it).
         pub expires_at: Option<i64>,
+        pub resource: Option<String>,
     }
     no_relations!();
 }
@@ -267,6 +268,25 @@ pub mod pushed_request {
         pub params: String,
         pub expires_at: i64,
         pub used_at: Option<i64>,
+    }
+    no_relations!();
+}
+
+pub mod resource {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "resources")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub access_token_alg: Option<String>,
+        pub access_token_ttl: Option<i64>,
+        /// A JSON array of scope tokens.
+        #[sea_orm(column_type = "Text")]
+        pub scopes: String,
+        pub owner_client_id: Option<String>,
+        pub created_at: i64,
     }
     no_relations!();
 }

@@ -120,6 +120,7 @@ impl GrantRepo for Store {
             created_at: r.created_at,
             revoked_at: r.revoked_at,
             expires_at: r.expires_at,
+            resource: r.resource,
         }))
     }
 
@@ -235,6 +236,7 @@ fn grant_row(g: &Grant) -> grant::ActiveModel {
         created_at: Set(g.created_at),
         revoked_at: Set(g.revoked_at),
         expires_at: Set(g.expires_at),
+        resource: Set(g.resource.clone()),
     }
 }
 

@@ -11,6 +11,7 @@ mod flows;
 mod keys;
 mod purge;
 mod pushed;
+mod resources;
 mod revocations;
 mod sessions;
 mod throttles;

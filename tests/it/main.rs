@@ -24,6 +24,7 @@ mod par;
 mod refresh;
 mod replicas;
 mod request_objects;
+mod resources;
 mod revocation;
 mod rotation;
 mod throttling;

@@ -12,8 +12,9 @@ use crate::core::model::{AuthCode, Grant, Interaction, Session};
 use crate::core::params::Params;
 use crate::core::ports::{
     ClientKeys, ClientRepo, CodeRepo, ConsentRepo, GrantRepo, InteractionRepo, Notifier, Offload,
-    PushedRequestRepo, RevocationList, SessionRepo, ThrottleRepo, UserRepo,
+    PushedRequestRepo, ResourceRepo, RevocationList, SessionRepo, ThrottleRepo, UserRepo,
 };
+use crate::core::resources;
 use crate::core::sessions::{self, SignedIn};
 use crate::secret::{hash, random_id, random_token};
 
@@ -47,7 +48,8 @@ where
         + GrantRepo
         + CodeRepo
         + SessionRepo
-        + PushedRequestRepo,
+        + PushedRequestRepo
+        + ResourceRepo,
 {
     let client_id = params.required("client_id")?;
     let client = cx.store.find_client(client_id).await?.ok_or_else(|| {
@@ -81,6 +83,9 @@ where
         Ok(req) => req,
         Err(e) => return Ok(Outcome::Respond(error_response(cx, e.to, e.error))),
     };
+    if let Err(error) = resources::target(cx, req.resource.as_deref(), None).await {
+        return Ok(Outcome::Respond(error_response(cx, req.to, error)));
+    }
     let (facts, consented) = match &signed {
         Some(s) => (
             Some(facts(&req, s, false)),
@@ -312,6 +317,7 @@ where
         created_at: now,
         revoked_at: None,
         expires_at: Some(now + cx.policy.refresh_token_absolute_ttl),
+        resource: req.resource.clone(),
     };
     let code = random_token();
     let row = AuthCode {
@@ -430,6 +436,7 @@ mod tests {
             redirect_uri: "https://app.example/cb",
             verifier: None,
             jkt: None,
+            resource: None,
         };
         let tokens = block_on(exchange(&cx, &app, redemption)).unwrap();
         assert_eq!(tokens.scope, "openid profile");

@@ -53,6 +53,9 @@ pub struct AuthorizeRequest {
     /// The key the code's token request must prove (RFC 9449 §10).
     #[serde(default)]
     pub dpop_jkt: Option<String>,
+    /// The API the access tokens are for (RFC 8707), checked to be registered by the flow.
+    #[serde(default)]
+    pub resource: Option<String>,
 }
 
 /// The checks whose failure is shown to the user, because the client is not yet trusted with it.
@@ -126,6 +129,7 @@ pub fn validate(
         max_age: parse_max_age(params.get("max_age")).map_err(|e| fail(&to, e))?,
         login_hint: params.get("login_hint").map(str::to_owned),
         dpop_jkt: dpop_jkt.map(str::to_owned),
+        resource: params.get("resource").map(str::to_owned),
         to,
     })
 }

@@ -43,6 +43,7 @@ pub(super) struct Tables {
     pub(super) used_assertions: HashMap<(String, String), i64>,
     /// Pushed requests not yet used.
     pub(super) pushed: Vec<PushedRequest>,
+    pub(super) resources: Vec<Resource>,
     /// What each jwks_uri serves.
     pub(super) published: HashMap<String, Arc<JwkSet>>,
 }
@@ -225,6 +226,26 @@ impl SessionRepo for MemoryStore {
                 .iter_mut()
                 .find(|s| s.id == id && s.ended_at.is_none());
             live.map(|s| s.ended_at = Some(now)).is_some()
+        })
+        .await
+    }
+}
+
+impl ResourceRepo for MemoryStore {
+    async fn insert_resource(&self, resource: &Resource) -> Stored<()> {
+        self.with(|t| t.resources.push(resource.clone())).await
+    }
+    async fn find_resource(&self, id: &str) -> Stored<Option<Resource>> {
+        self.with(|t| find(&t.resources, |r| r.id == id)).await
+    }
+    async fn list_resources(&self) -> Stored<Vec<Resource>> {
+        self.with(|t| t.resources.clone()).await
+    }
+    async fn delete_resource(&self, id: &str) -> Stored<bool> {
+        self.with(|t| {
+            let before = t.resources.len();
+            t.resources.retain(|r| r.id != id);
+            t.resources.len() < before
         })
         .await
     }

@@ -234,6 +234,7 @@ pub fn seed_user_grant(store: &MemoryStore, now: i64) -> (Grant, User, Session) 
         created_at: now,
         revoked_at: None,
         expires_at: Some(now + 90 * 86_400),
+        resource: None,
     };
     store.tables().grants.push(grant.clone());
     (grant, alice, session)

@@ -8,9 +8,8 @@ use crate::core::error::{OAuthError, StoreError};
 use crate::core::grants::{self, user_grant};
 use crate::core::model::{AuthCode, Client};
 use crate::core::pkce;
-use crate::core::ports::{
-    ClientRepo, CodeRepo, GrantRepo, RefreshTokenRepo, RevocationList, SessionRepo, UserRepo,
-};
+use crate::core::ports::{ClientRepo, CodeRepo, GrantRepo, GrantStore, RevocationList};
+use crate::core::resources;
 use crate::secret::hash;
 
 /// What the client sent to redeem a code.
@@ -20,6 +19,8 @@ pub struct Redemption<'a> {
     pub verifier: Option<&'a str>,
     /// The thumbprint of the DPoP key the request proved.
     pub jkt: Option<&'a str>,
+    /// The `resource` the token request named (RFC 8707).
+    pub resource: Option<&'a str>,
 }
 
 pub async fn exchange<S>(
@@ -28,13 +29,7 @@ pub async fn exchange<S>(
     redemption: Redemption<'_>,
 ) -> Result<TokenResponse, OAuthError>
 where
-    S: CodeRepo
-        + GrantRepo
-        + SessionRepo
-        + UserRepo
-        + RefreshTokenRepo
-        + RevocationList
-        + ClientRepo,
+    S: GrantStore + CodeRepo,
 {
     let invalid = |msg: &'static str| OAuthError::invalid_grant(msg);
     let row = cx
@@ -55,12 +50,25 @@ where
         Ok(()) => user_grant(cx.store, client, &row.grant_id, cx.now).await,
         Err(e) => Err(e),
     };
-    let (grant, user, session) = match checked {
+    let checked = match checked {
+        Ok((grant, user, session)) => {
+            let target = resources::target(cx, redemption.resource, grant.resource.as_deref());
+            target
+                .await
+                .map(|resource| (grant, user, session, resource))
+        }
+        Err(e) => Err(e),
+    };
+    let (grant, user, session, resource) = match checked {
         Ok(found) => found,
         Err(e) => {
             cx.store.claim_code(&row.code_hash, cx.now, None).await?;
             return Err(e);
         }
+    };
+    let scope = match &resource {
+        Some(resource) => resources::scope_for(resource, &grant.scope, false)?,
+        None => grant.scope.clone(),
     };
     // Claiming the code and storing the grant's first refresh token are one commit.
     let first = issue::first_refresh_token(cx, client, &grant, redemption.jkt);
@@ -73,7 +81,8 @@ where
         nonce: row.nonce.as_deref(),
         refresh_token,
         jkt: redemption.jkt,
-        ..Subject::user(&grant, &user, &session, &grant.scope)
+        resource: resource.as_ref(),
+        ..Subject::user(&grant, &user, &session, &scope)
     };
     issue::issue(cx, client, subject)
 }
@@ -141,6 +150,7 @@ mod tests {
             redirect_uri: "https://app.example/cb",
             verifier,
             jkt: None,
+            resource: None,
         }
     }
 

@@ -4,7 +4,8 @@
 use super::issue::{self, Subject, TokenResponse};
 use crate::core::Ctx;
 use crate::core::error::OAuthError;
-use crate::core::model::Client;
+use crate::core::model::{Client, Resource};
+use crate::core::resources;
 use crate::core::scope::{Scope, is_user_scope};
 
 /// A self-contained access token and nothing stored: revoking it records its jti.
@@ -13,10 +14,15 @@ pub fn grant<S>(
     client: &Client,
     scope: Option<Scope>,
     jkt: Option<&str>,
+    resource: Option<&Resource>,
 ) -> Result<TokenResponse, OAuthError> {
-    let scope = granted_scope(client, scope)?;
+    let mut scope = granted_scope(client, scope)?;
+    if let Some(resource) = resource {
+        scope = resources::scope_for(resource, &scope, true)?;
+    }
     let subject = Subject {
         jkt,
+        resource,
         ..Subject::client(&scope)
     };
     issue::issue(cx, client, subject)

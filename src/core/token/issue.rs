@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::core::Ctx;
 use crate::core::error::OAuthError;
-use crate::core::model::{Client, Grant, GrantType, RefreshToken, Session, User};
+use crate::core::model::{Client, Grant, GrantType, RefreshToken, Resource, Session, User};
 use crate::core::scope::Scope;
 use crate::core::userinfo::user_claims;
 use crate::keys::{Alg, SigningKey};
@@ -43,6 +43,8 @@ pub struct Subject<'a> {
     pub refresh_token: Option<String>,
     /// The thumbprint of the DPoP key the access token is bound to, if the request proved one.
     pub jkt: Option<&'a str>,
+    /// The API the access token is for (RFC 8707): its `aud`, algorithm and lifetime.
+    pub resource: Option<&'a Resource>,
 }
 
 impl<'a> Subject<'a> {
@@ -55,6 +57,7 @@ impl<'a> Subject<'a> {
             scope,
             refresh_token: None,
             jkt: None,
+            resource: None,
         }
     }
 
@@ -67,6 +70,7 @@ impl<'a> Subject<'a> {
             scope,
             refresh_token: None,
             jkt: None,
+            resource: None,
         }
     }
 }
@@ -81,22 +85,27 @@ pub fn issue<S>(
     let policy = cx.policy;
     let grant = subject.grant;
     // No access token outlives its grant.
-    let access_exp = (now + client.access_token_ttl.unwrap_or(policy.access_token_ttl))
-        .min(grant.and_then(|g| g.expires_at).unwrap_or(i64::MAX));
-
-    let at_key = signing_key(
-        cx,
-        client.access_token_alg.unwrap_or(policy.access_token_alg),
-    )?;
+    let resource = subject.resource;
+    // The resource's settings first, then the client's, then the global ones.
+    let ttl = resource
+        .and_then(|r| r.access_token_ttl)
+        .or(client.access_token_ttl)
+        .unwrap_or(policy.access_token_ttl);
+    let alg = resource
+        .and_then(|r| r.access_token_alg)
+        .or(client.access_token_alg)
+        .unwrap_or(policy.access_token_alg);
+    let access_exp = (now + ttl).min(grant.and_then(|g| g.expires_at).unwrap_or(i64::MAX));
+    let at_key = signing_key(cx, alg)?;
     let at_claims = AccessTokenClaims {
         iss: policy.issuer.clone(),
         sub: subject
             .person
             .as_ref()
             .map_or_else(|| client.id.clone(), |p| p.user.id.clone()),
-        aud: client
-            .audience
-            .clone()
+        aud: resource
+            .map(|r| r.id.clone())
+            .or_else(|| client.audience.clone())
             .unwrap_or_else(|| policy.issuer.clone()),
         exp: access_exp,
         iat: now,

@@ -15,10 +15,8 @@ use super::dpop::{self, Proof};
 use super::error::{ErrorCode, OAuthError};
 use super::model::{Client, GrantType};
 use super::params::Params;
-use super::ports::{
-    AssertionRepo, ClientRepo, CodeRepo, GrantRepo, RefreshTokenRepo, RevocationList, SessionRepo,
-    UserRepo,
-};
+use super::ports::{AssertionRepo, CodeRepo, GrantStore};
+use super::resources;
 use super::scope::Scope;
 
 /// The grant a token request asks for.
@@ -87,14 +85,7 @@ pub async fn token<S>(
     proof: Option<&Proof<'_>>,
 ) -> Result<TokenResponse, OAuthError>
 where
-    S: CodeRepo
-        + GrantRepo
-        + SessionRepo
-        + UserRepo
-        + RefreshTokenRepo
-        + RevocationList
-        + ClientRepo
-        + AssertionRepo,
+    S: GrantStore + CodeRepo + AssertionRepo,
 {
     let request = TokenRequest::parse(params)?;
     if !client.allows_grant(request.grant_type()) {
@@ -118,6 +109,7 @@ where
         None => None,
     };
     let jkt = jkt.as_deref();
+    let resource = params.get("resource");
     match request {
         TokenRequest::AuthorizationCode {
             code,
@@ -129,15 +121,24 @@ where
                 redirect_uri: &redirect_uri,
                 verifier: code_verifier.as_deref(),
                 jkt,
+                resource,
             };
             authorization_code::exchange(cx, client, redemption).await
         }
         TokenRequest::RefreshToken {
             refresh_token,
             scope,
-        } => refresh_token::refresh(cx, client, &refresh_token, scope, jkt).await,
+        } => {
+            let wanted = refresh_token::Wanted {
+                scope,
+                jkt,
+                resource,
+            };
+            refresh_token::refresh(cx, client, &refresh_token, wanted).await
+        }
         TokenRequest::ClientCredentials { scope } => {
-            client_credentials::grant(cx, client, scope, jkt)
+            let target = resources::target(cx, resource, None).await?;
+            client_credentials::grant(cx, client, scope, jkt, target.as_ref())
         }
     }
 }

@@ -10,23 +10,37 @@ use crate::core::Ctx;
 use crate::core::error::{OAuthError, StoreError};
 use crate::core::grants::{self, user_grant};
 use crate::core::model::{Client, RefreshToken};
-use crate::core::ports::{
-    ClientRepo, GrantRepo, RefreshTokenRepo, RevocationList, SessionRepo, UserRepo,
-};
+use crate::core::ports::{GrantStore, RefreshTokenRepo};
+use crate::core::resources;
 use crate::core::scope::Scope;
 use crate::core::sessions;
 use crate::secret::hash;
+
+/// What a refresh request asks for besides the token.
+#[derive(Default)]
+pub struct Wanted<'a> {
+    /// A narrower scope than the grant's.
+    pub scope: Option<Scope>,
+    /// The thumbprint of the DPoP key the request proved.
+    pub jkt: Option<&'a str>,
+    /// The `resource` it named (RFC 8707).
+    pub resource: Option<&'a str>,
+}
 
 pub async fn refresh<S>(
     cx: &Ctx<'_, S>,
     client: &Client,
     token: &str,
-    scope: Option<Scope>,
-    jkt: Option<&str>,
+    wanted: Wanted<'_>,
 ) -> Result<TokenResponse, OAuthError>
 where
-    S: GrantRepo + SessionRepo + UserRepo + RefreshTokenRepo + RevocationList + ClientRepo,
+    S: GrantStore,
 {
+    let Wanted {
+        scope,
+        jkt,
+        resource,
+    } = wanted;
     let now = cx.now;
     let row = cx
         .store
@@ -53,6 +67,11 @@ where
         }
         Some(narrower) if !narrower.is_empty() => narrower,
         _ => grant.scope.clone(),
+    };
+    let resource = resources::target(cx, resource, grant.resource.as_deref()).await?;
+    let scope = match &resource {
+        Some(resource) => resources::scope_for(resource, &scope, false)?,
+        None => scope,
     };
 
     let successor = cx.secrets.derive(&format!("refresh-successor\0{token}"));
@@ -81,6 +100,7 @@ where
     let subject = Subject {
         refresh_token: Some(successor),
         jkt,
+        resource: resource.as_ref(),
         ..Subject::user(&grant, &user, &session, &scope)
     };
     issue::issue(cx, client, subject)
@@ -145,13 +165,13 @@ mod tests {
         let c = client(AuthMethod::ClientSecretBasic);
         let (first, grant_id) = seed_refresh_token(&store, 1_000);
         let at = |now_ms| context_ms(&store, &policy, now_ms);
-        let second = block_on(refresh(&at(1_010_000), &c, &first, None, None)).unwrap();
+        let second = block_on(refresh(&at(1_010_000), &c, &first, Wanted::default())).unwrap();
         let second = second.refresh_token.unwrap();
         assert_ne!(second, first);
-        let third = block_on(refresh(&at(1_020_000), &c, &second, None, None)).unwrap();
+        let third = block_on(refresh(&at(1_020_000), &c, &second, Wanted::default())).unwrap();
         assert!(third.refresh_token.is_some());
         // The very same millisecond as the rotation: still a reuse.
-        let reused = block_on(refresh(&at(1_020_000), &c, &second, None, None)).unwrap_err();
+        let reused = block_on(refresh(&at(1_020_000), &c, &second, Wanted::default())).unwrap_err();
         assert_eq!(reused.code, ErrorCode::InvalidGrant);
         assert!(reused.description.contains("already used"));
         assert!(
@@ -163,8 +183,7 @@ mod tests {
             &at(1_020_001),
             &c,
             &third.refresh_token.unwrap(),
-            None,
-            None,
+            Wanted::default(),
         ));
         assert!(
             after.is_err(),
@@ -181,7 +200,7 @@ mod tests {
         let cx = context(&store, &policy, 1_005);
         let results = join_all(
             (0..8)
-                .map(|_| refresh(&cx, &c, &token, None, None))
+                .map(|_| refresh(&cx, &c, &token, Wanted::default()))
                 .collect(),
         );
         let (won, lost): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
@@ -208,7 +227,7 @@ mod tests {
         let cx = context(&store, &policy, 1_005);
         let results = join_all(
             (0..8)
-                .map(|_| refresh(&cx, &c, &token, None, None))
+                .map(|_| refresh(&cx, &c, &token, Wanted::default()))
                 .collect(),
         );
         let successors: Vec<String> = results
@@ -234,10 +253,10 @@ mod tests {
         let c = with_grace(1);
         let (first, grant_id) = seed_refresh_token(&store, 1_000);
         let at = |now_ms| context_ms(&store, &policy, now_ms);
-        let rotated = block_on(refresh(&at(1_000_500), &c, &first, None, None)).unwrap();
-        let again = block_on(refresh(&at(1_001_499), &c, &first, None, None)).unwrap();
+        let rotated = block_on(refresh(&at(1_000_500), &c, &first, Wanted::default())).unwrap();
+        let again = block_on(refresh(&at(1_001_499), &c, &first, Wanted::default())).unwrap();
         assert_eq!(again.refresh_token, rotated.refresh_token, "999 ms later");
-        let late = block_on(refresh(&at(1_001_500), &c, &first, None, None)).unwrap_err();
+        let late = block_on(refresh(&at(1_001_500), &c, &first, Wanted::default())).unwrap_err();
         assert_eq!(late.code, ErrorCode::InvalidGrant, "1 000 ms later");
         assert!(
             block_on(live_grant(&store, &grant_id, 1_001))
@@ -253,16 +272,15 @@ mod tests {
         let c = with_grace(60);
         let (first, grant_id) = seed_refresh_token(&store, 1_000);
         let at = |now| context(&store, &policy, now);
-        let second = block_on(refresh(&at(1_001), &c, &first, None, None)).unwrap();
+        let second = block_on(refresh(&at(1_001), &c, &first, Wanted::default())).unwrap();
         block_on(refresh(
             &at(1_002),
             &c,
             &second.refresh_token.unwrap(),
-            None,
-            None,
+            Wanted::default(),
         ))
         .unwrap();
-        let stale = block_on(refresh(&at(1_003), &c, &first, None, None)).unwrap_err();
+        let stale = block_on(refresh(&at(1_003), &c, &first, Wanted::default())).unwrap_err();
         assert_eq!(stale.code, ErrorCode::InvalidGrant);
         assert!(
             block_on(live_grant(&store, &grant_id, 1_003))
@@ -281,8 +299,8 @@ mod tests {
         let strict = with_grace(0);
         let (first, grant_id) = seed_refresh_token(&store, 1_000);
         let cx = context(&store, &policy, 1_001);
-        block_on(refresh(&cx, &strict, &first, None, None)).unwrap();
-        let reused = block_on(refresh(&cx, &strict, &first, None, None)).unwrap_err();
+        block_on(refresh(&cx, &strict, &first, Wanted::default())).unwrap();
+        let reused = block_on(refresh(&cx, &strict, &first, Wanted::default())).unwrap_err();
         assert_eq!(reused.code, ErrorCode::InvalidGrant);
         assert!(
             block_on(live_grant(&store, &grant_id, 1_001))
@@ -292,8 +310,8 @@ mod tests {
 
         let (token, _) = seed_refresh_token(&store, 1_000);
         let global = client(AuthMethod::ClientSecretBasic);
-        let one = block_on(refresh(&cx, &global, &token, None, None)).unwrap();
-        let two = block_on(refresh(&cx, &global, &token, None, None)).unwrap();
+        let one = block_on(refresh(&cx, &global, &token, Wanted::default())).unwrap();
+        let two = block_on(refresh(&cx, &global, &token, Wanted::default())).unwrap();
         assert_eq!(
             one.refresh_token, two.refresh_token,
             "the global grace applies"
@@ -308,10 +326,28 @@ mod tests {
         let (token, _) = seed_refresh_token(&store, 1_000);
         let cx = context(&store, &policy, 1_001);
         let wider = Scope::parse("openid profile email").unwrap();
-        let err = block_on(refresh(&cx, &c, &token, Some(wider), None)).unwrap_err();
+        let err = block_on(refresh(
+            &cx,
+            &c,
+            &token,
+            Wanted {
+                scope: Some(wider),
+                ..Wanted::default()
+            },
+        ))
+        .unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidScope);
         let narrower = Scope::parse("openid").unwrap();
-        let ok = block_on(refresh(&cx, &c, &token, Some(narrower), None)).unwrap();
+        let ok = block_on(refresh(
+            &cx,
+            &c,
+            &token,
+            Wanted {
+                scope: Some(narrower),
+                ..Wanted::default()
+            },
+        ))
+        .unwrap();
         assert_eq!(ok.scope, "openid");
     }
 
@@ -322,7 +358,7 @@ mod tests {
         let c = client(AuthMethod::ClientSecretBasic);
         let (token, _) = seed_refresh_token(&store, 1_000);
         let cx = context(&store, &policy, 1_000 + policy.refresh_token_ttl);
-        let err = block_on(refresh(&cx, &c, &token, None, None)).unwrap_err();
+        let err = block_on(refresh(&cx, &c, &token, Wanted::default())).unwrap_err();
         assert_eq!(err.description, "the refresh token has expired");
     }
 
@@ -335,18 +371,47 @@ mod tests {
         bind_refresh_tokens(&store, "key-a");
         let cx = context(&store, &policy, 1_001);
         for proved in [None, Some("key-b")] {
-            let err = block_on(refresh(&cx, &spa, &token, None, proved)).unwrap_err();
+            let err = block_on(refresh(
+                &cx,
+                &spa,
+                &token,
+                Wanted {
+                    jkt: proved,
+                    ..Wanted::default()
+                },
+            ))
+            .unwrap_err();
             assert_eq!(err.code, ErrorCode::InvalidGrant);
             assert!(err.description.contains("bound to a DPoP key"));
         }
-        let next = block_on(refresh(&cx, &spa, &token, None, Some("key-a"))).unwrap();
+        let next = block_on(refresh(
+            &cx,
+            &spa,
+            &token,
+            Wanted {
+                jkt: Some("key-a"),
+                ..Wanted::default()
+            },
+        ))
+        .unwrap();
         assert_eq!(next.token_type, "DPoP");
         let successor = next.refresh_token.unwrap();
-        let err = block_on(refresh(&cx, &spa, &successor, None, None)).unwrap_err();
+        let err = block_on(refresh(&cx, &spa, &successor, Wanted::default())).unwrap_err();
         assert!(
             err.description.contains("bound to a DPoP key"),
             "the successor too"
         );
-        assert!(block_on(refresh(&cx, &spa, &successor, None, Some("key-a"))).is_ok());
+        assert!(
+            block_on(refresh(
+                &cx,
+                &spa,
+                &successor,
+                Wanted {
+                    jkt: Some("key-a"),
+                    ..Wanted::default()
+                }
+            ))
+            .is_ok()
+        );
     }
 }
