@@ -19,6 +19,7 @@ mod m20261203_000011_dpop;
 mod m20261203_000012_pushed_requests;
 mod m20261203_000013_client_profile;
 mod m20261203_000014_resources;
+mod m20261203_000015_client_secret_jwt;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000012_pushed_requests::Migration),
             Box::new(m20261203_000013_client_profile::Migration),
             Box::new(m20261203_000014_resources::Migration),
+            Box::new(m20261203_000015_client_secret_jwt::Migration),
         ]
     }
 }

@@ -145,7 +145,8 @@ pub async fn run(config: &Config, command: ClientCommand, json_output: bool) -> 
     match command {
         ClientCommand::Create(args) => {
             let now = crate::clock::Clock::System.now();
-            let (client, secret) = accounts::create_client(&store, args.spec()?, now)
+            let master = crate::app::master_key(config).map_err(fail)?;
+            let (client, secret) = accounts::create_client(&store, &master, args.spec()?, now)
                 .await
                 .map_err(fail)?;
             let text = match &secret {

@@ -21,6 +21,7 @@ use crate::secret::{hash, random_id, random_token};
 /// Registers a client; returns it and, for confidential clients, the secret (shown once).
 pub async fn create_client<S: ClientRepo>(
     store: &S,
+    master: &MasterKey,
     spec: ClientSpec,
     now: i64,
 ) -> Result<(Client, Option<String>), AccountError> {
@@ -97,10 +98,15 @@ pub async fn create_client<S: ClientRepo>(
         .auth_method
         .uses_secret()
         .then(|| spec.secret.clone().unwrap_or_else(random_token));
+    let secret_sealed = secret
+        .as_deref()
+        .filter(|_| spec.auth_method == AuthMethod::ClientSecretJwt)
+        .map(|s| master.seal(&Client::secret_label(&id), s.as_bytes()));
     let client = Client {
         id,
         name: spec.name.trim().to_owned(),
         secret_hash: secret.as_deref().map(hash),
+        secret_sealed,
         redirect_uris: spec.redirect_uris,
         post_logout_redirect_uris: spec.post_logout_redirect_uris,
         auth_method: spec.auth_method,
@@ -429,7 +435,7 @@ pub async fn ensure_demo<S: ClientRepo + UserRepo, O: Offload>(
             secret: Some(demo.client_secret.clone()),
             ..ClientSpec::new("Demo App", redirect_uris)
         };
-        create_client(store, spec, now).await?;
+        create_client(store, master, spec, now).await?;
     }
     if store.find_user_by_username(DEMO_USERNAME).await?.is_none() {
         let new = NewUser {
@@ -447,7 +453,7 @@ pub async fn ensure_demo<S: ClientRepo + UserRepo, O: Offload>(
 mod tests {
     use super::*;
     use crate::core::testing::{
-        Inline, MemoryStore, Recorder, block_on, context, policy, seed_user_grant,
+        Inline, MemoryStore, Recorder, block_on, context, master, policy, seed_user_grant,
     };
 
     #[test]
@@ -465,7 +471,7 @@ mod tests {
     fn registrations_are_checked_and_secrets_stored_hashed() {
         let store = MemoryStore::default();
         let spec = ClientSpec::new("App", vec!["https://app.example/cb".into()]);
-        let (client, secret) = block_on(create_client(&store, spec.clone(), 5)).unwrap();
+        let (client, secret) = block_on(create_client(&store, master(), spec.clone(), 5)).unwrap();
         let secret = secret.unwrap();
         assert_eq!(client.secret_hash, Some(hash(&secret)));
         assert_eq!(client.grant_types, vec![GrantType::AuthorizationCode]);
@@ -474,7 +480,7 @@ mod tests {
             ..spec.clone()
         };
         assert!(matches!(
-            block_on(create_client(&store, again, 6)),
+            block_on(create_client(&store, master(), again, 6)),
             Err(AccountError::Exists(_))
         ));
         let public_cc = ClientSpec {
@@ -483,11 +489,11 @@ mod tests {
             ..spec.clone()
         };
         assert!(matches!(
-            block_on(create_client(&store, public_cc, 6)),
+            block_on(create_client(&store, master(), public_cc, 6)),
             Err(AccountError::Invalid(_))
         ));
         let no_redirect = ClientSpec::new("App", vec![]);
-        assert!(block_on(create_client(&store, no_redirect, 6)).is_err());
+        assert!(block_on(create_client(&store, master(), no_redirect, 6)).is_err());
     }
 
     #[test]

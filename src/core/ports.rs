@@ -217,10 +217,14 @@ pub trait KeyRepo: Sync {
     ) -> impl Future<Output = Stored<()>> + Send;
     fn revoke_key(&self, kid: &str, now: i64) -> impl Future<Output = Stored<()>> + Send;
     fn delete_key(&self, kid: &str) -> impl Future<Output = Stored<()>> + Send;
-    /// Replaces the sealed private keys (kid, sealed) in one transaction.
-    fn replace_sealed_keys(
+    /// The client secrets sealed under the master key (client_secret_jwt): (client id, sealed).
+    fn sealed_client_secrets(&self) -> impl Future<Output = Stored<Vec<(String, String)>>> + Send;
+    /// Replaces everything the master key seals in one transaction: the private keys (kid,
+    /// sealed) and the client secrets (client id, sealed).
+    fn replace_sealed(
         &self,
-        sealed: &[(String, String)],
+        keys: &[(String, String)],
+        client_secrets: &[(String, String)],
     ) -> impl Future<Output = Stored<()>> + Send;
 }
 

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::Policy;
 use super::error::StoreError;
+use super::model::Client;
 use super::ports::{ClientRepo, KeyRepo, Offload};
 use super::sessions::LOGOUT_TOKEN_TTL;
 use crate::keys::{
@@ -219,8 +220,8 @@ impl<R: KeyRepo, O: Offload> Keys<'_, R, O> {
         Ok(line.alg)
     }
 
-    /// Re-seals every private key under a new master key, in one transaction; the signing
-    /// keys themselves do not change.
+    /// Re-seals every private key and client secret under a new master key, in one
+    /// transaction; the signing keys and secrets themselves do not change. Returns how many.
     pub async fn rewrap(&self, new: &MasterKey) -> Result<usize, RotationError> {
         let rows = self.repo.signing_keys().await?;
         let mut resealed = Vec::with_capacity(rows.len());
@@ -228,8 +229,14 @@ impl<R: KeyRepo, O: Offload> Keys<'_, R, O> {
             let pkcs8 = self.master.open(&row.kid, &row.sealed_private_key)?;
             resealed.push((row.kid.clone(), new.seal(&row.kid, &pkcs8)));
         }
-        self.repo.replace_sealed_keys(&resealed).await?;
-        Ok(resealed.len())
+        let mut secrets = Vec::new();
+        for (id, sealed) in self.repo.sealed_client_secrets().await? {
+            let label = Client::secret_label(&id);
+            let secret = self.master.open(&label, &sealed)?;
+            secrets.push((id, new.seal(&label, &secret)));
+        }
+        self.repo.replace_sealed(&resealed, &secrets).await?;
+        Ok(resealed.len() + secrets.len())
     }
 
     /// Every published key (next, current, retired), decrypting only those `previous` does not
@@ -410,5 +417,27 @@ mod tests {
             block_on(ops.load_keyring(&schedule, None, 0)),
             Err(RotationError::NoCurrentKey(missing)) if missing.len() == 4
         ));
+    }
+
+    #[test]
+    fn a_rewrap_reseals_the_keys_and_the_client_secrets() {
+        let store = MemoryStore::default();
+        let ops = keys(&store);
+        block_on(ops.ensure_current(0)).unwrap();
+        let label = Client::secret_label("mac-client");
+        store.put_client(Client {
+            id: "mac-client".into(),
+            secret_sealed: Some(master().seal(&label, b"the secret")),
+            ..crate::core::testing::client(crate::core::model::AuthMethod::ClientSecretJwt)
+        });
+        let new = MasterKey::parse(&"6b".repeat(32)).unwrap();
+        assert_eq!(
+            block_on(ops.rewrap(&new)).unwrap(),
+            5,
+            "4 keys and 1 secret"
+        );
+        let (_, sealed) = block_on(store.sealed_client_secrets()).unwrap().remove(0);
+        assert_eq!(new.open(&label, &sealed).unwrap().as_slice(), b"the secret");
+        assert!(master().open(&label, &sealed).is_err());
     }
 }

@@ -37,6 +37,7 @@ impl ClientRepo for Store {
             require_dpop: Set(c.require_dpop),
             require_par: Set(c.require_par),
             profile: Set(c.profile.map(|p| p.to_string())),
+            secret_sealed: Set(c.secret_sealed.clone()),
         }
         .insert(&self.writer)
         .await?;
@@ -76,7 +77,7 @@ impl ClientRepo for Store {
 }
 
 impl Store {
-    fn forget_clients(&self) {
+    pub(super) fn forget_clients(&self) {
         if let Some(caches) = &self.caches {
             caches.clients.clear();
             caches.client_list.clear();
@@ -117,5 +118,6 @@ fn to_client(row: client::Model) -> Client {
         require_dpop: row.require_dpop,
         require_par: row.require_par,
         profile: row.profile.and_then(|p| p.parse().ok()),
+        secret_sealed: row.secret_sealed,
     }
 }

@@ -38,6 +38,7 @@ pub mod client {
         pub require_dpop: bool,
         pub require_par: bool,
         pub profile: Option<String>,
+        pub secret_sealed: Option<String>,
     }
     no_relations!();
 }

@@ -7,7 +7,7 @@ use sea_orm::{
 };
 
 use super::Store;
-use super::entities::signing_key;
+use super::entities::{client, signing_key};
 use crate::core::error::StoreError;
 use crate::core::ports::KeyRepo;
 use crate::keys::StoredKey;
@@ -84,10 +84,25 @@ impl KeyRepo for Store {
         Ok(())
     }
 
-    async fn replace_sealed_keys(&self, sealed: &[(String, String)]) -> Result<(), StoreError> {
+    async fn sealed_client_secrets(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = client::Entity::find()
+            .filter(client::Column::SecretSealed.is_not_null())
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| Some((row.id, row.secret_sealed?)))
+            .collect())
+    }
+
+    async fn replace_sealed(
+        &self,
+        keys: &[(String, String)],
+        client_secrets: &[(String, String)],
+    ) -> Result<(), StoreError> {
         let replaced = super::with_retry(|| async {
             let txn = self.writer.begin().await?;
-            for (kid, value) in sealed {
+            for (kid, value) in keys {
                 signing_key::Entity::update_many()
                     .col_expr(
                         signing_key::Column::SealedPrivateKey,
@@ -97,9 +112,18 @@ impl KeyRepo for Store {
                     .exec(&txn)
                     .await?;
             }
+            for (id, value) in client_secrets {
+                client::Entity::update_many()
+                    .col_expr(client::Column::SecretSealed, Expr::value(value.clone()))
+                    .filter(client::Column::Id.eq(id.as_str()))
+                    .exec(&txn)
+                    .await?;
+            }
             txn.commit().await
         })
         .await;
-        Ok(replaced?)
+        replaced?;
+        self.forget_clients();
+        Ok(())
     }
 }

@@ -14,7 +14,7 @@ async fn client_credentials_for_services() {
         audience: Some("https://api.example.com".into()),
         ..ClientSpec::new("Billing service", vec![])
     };
-    let (client, secret) = accounts::create_client(&app.state.store, spec, app.state.now())
+    let (client, secret) = accounts::create_client(&app.state.store, &app.state.master, spec, app.state.now())
         .await
         .unwrap();
     let secret = secret.unwrap();
@@ -100,7 +100,7 @@ async fn a_client_chooses_rs256_access_tokens_for_a_gateway_that_verifies_only_r
             access_token_alg: alg,
             ..ClientSpec::new("Gateway client", vec![])
         };
-        let (client, secret) = accounts::create_client(&app.state.store, spec, app.state.now())
+        let (client, secret) = accounts::create_client(&app.state.store, &app.state.master, spec, app.state.now())
             .await
             .unwrap();
         let response = app

@@ -67,9 +67,10 @@ async fn authlib_authenticates_with_private_key_jwt() {
         jwks: Some(jwks.trim().to_owned()),
         ..ClientSpec::new("Python service", vec![])
     };
-    let (client, _) = accounts::create_client(&app.state.store, spec, app.state.now())
-        .await
-        .unwrap();
+    let (client, _) =
+        accounts::create_client(&app.state.store, &app.state.master, spec, app.state.now())
+            .await
+            .unwrap();
     // The script's HTTP calls block; let the server run meanwhile.
     let base = app.base.clone();
     let pem = pem.to_owned();
@@ -147,9 +148,10 @@ async fn openid_client_signs_in_with_par_dpop_and_private_key_jwt() {
         require_par: true,
         ..ClientSpec::new("Node web app", vec![REDIRECT.into()])
     };
-    let (client, _) = accounts::create_client(&app.state.store, spec, app.state.now())
-        .await
-        .unwrap();
+    let (client, _) =
+        accounts::create_client(&app.state.store, &app.state.master, spec, app.state.now())
+            .await
+            .unwrap();
 
     let mut child = node(&["run", &app.base, &client.id, &key, REDIRECT]);
     let stdout = child.stdout.take().unwrap();

@@ -32,9 +32,10 @@ impl Bank {
             profile: Some(Profile::Fapi2),
             ..ClientSpec::new("Bank", vec![REDIRECT.into()])
         };
-        let (client, _) = accounts::create_client(&app.state.store, spec, app.state.now())
-            .await
-            .unwrap();
+        let (client, _) =
+            accounts::create_client(&app.state.store, &app.state.master, spec, app.state.now())
+                .await
+                .unwrap();
         Self { id: client.id, key }
     }
 
@@ -86,7 +87,7 @@ async fn a_fapi2_client_signs_in_only_the_fapi2_way() {
         profile: Some(Profile::Fapi2),
         ..ClientSpec::new("Weak bank", vec![REDIRECT.into()])
     };
-    let refused = accounts::create_client(&app.state.store, secret_spec, app.state.now()).await;
+    let refused = accounts::create_client(&app.state.store, &app.state.master, secret_spec, app.state.now()).await;
     assert!(refused.unwrap_err().to_string().contains("FAPI 2.0 profile needs --auth-method private_key_jwt"));
     let bank = Bank::register(&app).await;
 

@@ -21,9 +21,10 @@ async fn signer(app: &TestApp, key: &SigningKey) -> String {
         jwks: Some(jwks(&[key])),
         ..ClientSpec::new("Signing app", vec![REDIRECT.into()])
     };
-    let (client, _) = accounts::create_client(&app.state.store, spec, app.state.now())
-        .await
-        .unwrap();
+    let (client, _) =
+        accounts::create_client(&app.state.store, &app.state.master, spec, app.state.now())
+            .await
+            .unwrap();
     client.id
 }
 

@@ -503,11 +503,29 @@ impl KeyRepo for MemoryStore {
     async fn delete_key(&self, kid: &str) -> Stored<()> {
         self.with(|t| t.keys.retain(|k| k.kid != kid)).await
     }
-    async fn replace_sealed_keys(&self, sealed: &[(String, String)]) -> Stored<()> {
+    async fn sealed_client_secrets(&self) -> Stored<Vec<(String, String)>> {
         self.with(|t| {
-            for (kid, value) in sealed {
+            let sealed = t.clients.iter();
+            sealed
+                .filter_map(|c| Some((c.id.clone(), c.secret_sealed.clone()?)))
+                .collect()
+        })
+        .await
+    }
+    async fn replace_sealed(
+        &self,
+        keys: &[(String, String)],
+        client_secrets: &[(String, String)],
+    ) -> Stored<()> {
+        self.with(|t| {
+            for (kid, value) in keys {
                 for k in t.keys.iter_mut().filter(|k| &k.kid == kid) {
                     k.sealed_private_key = value.clone();
+                }
+            }
+            for (id, value) in client_secrets {
+                for c in t.clients.iter_mut().filter(|c| &c.id == id) {
+                    c.secret_sealed = Some(value.clone());
                 }
             }
         })

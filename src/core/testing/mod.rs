@@ -158,6 +158,7 @@ pub fn client(auth_method: AuthMethod) -> Client {
         id: "app".into(),
         name: "App".into(),
         secret_hash: None,
+        secret_sealed: None,
         redirect_uris: vec!["https://app.example/cb".into()],
         post_logout_redirect_uris: vec![],
         auth_method,

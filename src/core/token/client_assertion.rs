@@ -132,6 +132,55 @@ pub async fn verify<S: AssertionRepo, K: ClientKeys>(
             "its signature does not verify with the client's registered keys",
         ));
     }
+    accept(cx, client, assertion).await
+}
+
+/// Whether `assertion` proves a client_secret_jwt `client` now: a MAC with its secret (HS256,
+/// HS384 or HS512; a key-pair algorithm is refused), then the same claim and replay rules.
+pub async fn verify_mac<S: AssertionRepo>(
+    cx: &Ctx<'_, S>,
+    client: &Client,
+    assertion: &Assertion,
+) -> Result<(), OAuthError> {
+    use ring::hmac;
+    let algorithm = match assertion.header.alg.as_str() {
+        "HS256" => hmac::HMAC_SHA256,
+        "HS384" => hmac::HMAC_SHA384,
+        "HS512" => hmac::HMAC_SHA512,
+        _ => {
+            return Err(refused(
+                "a client_secret_jwt assertion must be HS256, HS384 or HS512",
+            ));
+        }
+    };
+    let label = Client::secret_label(&client.id);
+    let secret = client
+        .secret_sealed
+        .as_deref()
+        .and_then(|sealed| cx.secrets.open(&label, sealed).ok())
+        .ok_or_else(|| {
+            tracing::error!(client_id = %client.id, "a client_secret_jwt client's secret cannot be unsealed");
+            OAuthError::server_error()
+        })?;
+    let key = hmac::Key::new(algorithm, &secret);
+    if hmac::verify(
+        &key,
+        assertion.signing_input.as_bytes(),
+        &assertion.signature,
+    )
+    .is_err()
+    {
+        return Err(refused("its MAC does not verify with the client's secret"));
+    }
+    accept(cx, client, assertion).await
+}
+
+/// The claim rules and the one-use rule, once the signature or MAC holds.
+async fn accept<S: AssertionRepo>(
+    cx: &Ctx<'_, S>,
+    client: &Client,
+    assertion: &Assertion,
+) -> Result<(), OAuthError> {
     check_claims(cx.policy, cx.now, &assertion.claims)?;
     let first = cx
         .store

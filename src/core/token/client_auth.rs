@@ -58,6 +58,11 @@ where
                 .await
                 .map(|()| client)
         }
+        (Some(client), Some(assertion)) if client.auth_method == AuthMethod::ClientSecretJwt => {
+            client_assertion::verify_mac(cx, &client, assertion)
+                .await
+                .map(|()| client)
+        }
         (client, _) => check(client, &presented),
     };
     match checked {

@@ -38,8 +38,13 @@ fn metadata(config: &Policy, keys: &Keyring) -> Value {
         .into_iter()
         .map(|a| a.as_str())
         .collect();
-    // private_key_jwt assertions may use every key-pair algorithm, never none or HMAC.
+    // Request objects and private_key_jwt assertions use every key-pair algorithm, never none
+    // or HMAC; client_secret_jwt assertions are MACs with the client's secret.
     let assertion_algs = Alg::ALL.map(Alg::as_str);
+    let auth_algs: Vec<&str> = assertion_algs
+        .into_iter()
+        .chain(["HS256", "HS384", "HS512"])
+        .collect();
     json!({
         "issuer": config.issuer,
         "authorization_endpoint": config.url("/authorize"),
@@ -57,12 +62,12 @@ fn metadata(config: &Policy, keys: &Keyring) -> Value {
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": algs,
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
-        "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
-        "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
-        "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": auth_algs,
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": auth_algs,
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"],
+        "introspection_endpoint_auth_signing_alg_values_supported": auth_algs,
         "code_challenge_methods_supported": ["S256"],
         "dpop_signing_alg_values_supported": dpop::ALGS,
         "prompt_values_supported": ["none", "login", "consent"],

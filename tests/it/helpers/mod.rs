@@ -91,6 +91,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     };
     let (c, s) = accounts::create_client(
         store,
+        &state.master,
         spec("Test App", AuthMethod::ClientSecretBasic, Alg::RS256),
         now,
     )
@@ -99,15 +100,21 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let confidential = (c.id, s.unwrap());
     let (c, s) = accounts::create_client(
         store,
+        &state.master,
         spec("Post App", AuthMethod::ClientSecretPost, Alg::ES256),
         now,
     )
     .await
     .unwrap();
     let post_client = (c.id, s.unwrap());
-    let (c, _) = accounts::create_client(store, spec("SPA", AuthMethod::None, Alg::RS256), now)
-        .await
-        .unwrap();
+    let (c, _) = accounts::create_client(
+        store,
+        &state.master,
+        spec("SPA", AuthMethod::None, Alg::RS256),
+        now,
+    )
+    .await
+    .unwrap();
     let alice = NewUser {
         username: "alice",
         email: Some("alice@example.com".into()),
@@ -440,9 +447,14 @@ impl TestApp {
             ..ClientSpec::new("Extra App", vec![REDIRECT.into()])
         };
         adjust(&mut spec);
-        let (client, secret) = accounts::create_client(&self.state.store, spec, self.state.now())
-            .await
-            .unwrap();
+        let (client, secret) = accounts::create_client(
+            &self.state.store,
+            &self.state.master,
+            spec,
+            self.state.now(),
+        )
+        .await
+        .unwrap();
         (client.id, secret.unwrap())
     }
 
