@@ -21,6 +21,8 @@ pub enum ErrorCode {
     TemporarilyUnavailable,
     LoginRequired,
     ConsentRequired,
+    RequestNotSupported,
+    RequestUriNotSupported,
     RegistrationNotSupported,
     /// RFC 9449 §5 and §7.1.
     InvalidDpopProof,
@@ -45,6 +47,8 @@ wire_names!(ErrorCode {
     TemporarilyUnavailable => "temporarily_unavailable",
     LoginRequired => "login_required",
     ConsentRequired => "consent_required",
+    RequestNotSupported => "request_not_supported",
+    RequestUriNotSupported => "request_uri_not_supported",
     RegistrationNotSupported => "registration_not_supported",
     InvalidDpopProof => "invalid_dpop_proof",
     UseDpopNonce => "use_dpop_nonce",

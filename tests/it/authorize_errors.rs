@@ -62,6 +62,14 @@ async fn verified_requests_get_error_redirects_with_state_and_iss() {
         ),
         (&[("max_age", "soon")], "invalid_request"),
         (&[("registration", "{}")], "registration_not_supported"),
+        (
+            &[("request", "eyJhbGciOiJub25lIn0.e30.")],
+            "request_not_supported",
+        ),
+        (
+            &[("request_uri", "https://app.example/request.jwt")],
+            "request_uri_not_supported",
+        ),
     ];
     for (extra, expected) in cases {
         let response = app

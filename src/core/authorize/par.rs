@@ -89,7 +89,12 @@ pub async fn resolve<S: PushedRequestRepo>(
     cx: &Ctx<'_, S>,
     params: &Params,
 ) -> Result<Option<Params>, OAuthError> {
-    let Some(uri) = params.get("request_uri") else {
+    // A request_uri that is not /par's (a URL, OIDC Core §6.2) is left to the ordinary
+    // checks, which answer request_uri_not_supported to the client.
+    let Some(uri) = params
+        .get("request_uri")
+        .filter(|uri| uri.starts_with(REQUEST_URI_PREFIX))
+    else {
         return Ok(None);
     };
     let unusable = || {
@@ -98,7 +103,7 @@ pub async fn resolve<S: PushedRequestRepo>(
             "the request_uri is unknown, expired or already used; the application must push its request again",
         )
     };
-    let token = uri.strip_prefix(REQUEST_URI_PREFIX).ok_or_else(unusable)?;
+    let token = &uri[REQUEST_URI_PREFIX.len()..];
     let pushed = cx
         .store
         .take_pushed(&hash(token), cx.now)

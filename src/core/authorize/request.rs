@@ -159,16 +159,33 @@ fn response_mode(params: &Params) -> Result<ResponseMode, Failure> {
     }
 }
 
-/// OIDC Core §7.2.1 self-issued registration is not offered: clients are registered by the
-/// operator. (`request` and `request_uri` are taken apart before these checks.)
+/// What is left once pushed requests and signed request objects are taken apart: a `request`
+/// from a client with no keys to sign it, a `request_uri` that is not one of /par's (OIDC
+/// Core §6.2 by reference), and self-issued `registration` (OIDC Core §7.2.1).
 fn check_unsupported_features(params: &Params) -> Result<(), Failure> {
-    match params.get("registration") {
-        Some(_) => Err((
+    let unsupported = [
+        (
+            "request",
+            ErrorCode::RequestNotSupported,
+            "request objects are accepted only from clients with registered keys (jwks or jwks_uri)",
+        ),
+        (
+            "request_uri",
+            ErrorCode::RequestUriNotSupported,
+            "only request_uri values handed out by the PAR endpoint are accepted",
+        ),
+        (
+            "registration",
             ErrorCode::RegistrationNotSupported,
-            "the registration parameter is not supported".into(),
-        )),
-        None => Ok(()),
+            "the registration parameter is not supported",
+        ),
+    ];
+    for (name, code, why) in unsupported {
+        if params.get(name).is_some() {
+            return Err((code, why.into()));
+        }
     }
+    Ok(())
 }
 
 fn check_response_type(params: &Params) -> Result<(), Failure> {
@@ -377,6 +394,14 @@ pub(crate) mod tests {
         assert_eq!(
             error_of(&c, &params(&[("registration", "{}")])),
             ErrorCode::RegistrationNotSupported
+        );
+        assert_eq!(
+            error_of(&c, &params(&[("request", "eyJ")])),
+            ErrorCode::RequestNotSupported
+        );
+        assert_eq!(
+            error_of(&c, &params(&[("request_uri", "https://app.example/r")])),
+            ErrorCode::RequestUriNotSupported
         );
         assert_eq!(
             error_of(&c, &params(&[("response_mode", "web_message")])),
