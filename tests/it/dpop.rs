@@ -213,61 +213,114 @@ async fn a_public_clients_tokens_are_bound_to_its_key_and_useless_without_it() {
 }
 }
 
-on_both_backends! {
-async fn a_client_registered_to_require_dpop_gets_only_bound_tokens() {
-    let app = spawn_app().await;
-    let service = app
-        .add_client(|c| {
-            c.grant_types = vec![GrantType::ClientCredentials];
-            c.scopes = vec!["orders:read".into()];
-            c.redirect_uris = vec![];
-            c.require_dpop = true;
-        })
-        .await;
-    let token_url = app.url("/token");
-    let key = DpopKey::new(Alg::RS256);
-    let request = |proof: Option<String>| {
+/// A client_credentials service registered with --require-dpop, and its DPoP key.
+struct Service {
+    client: (String, String),
+    key: DpopKey,
+}
+
+impl Service {
+    async fn register(app: &TestApp) -> Self {
+        let client = app
+            .add_client(|c| {
+                c.grant_types = vec![GrantType::ClientCredentials];
+                c.scopes = vec!["orders:read".into()];
+                c.redirect_uris = vec![];
+                c.require_dpop = true;
+            })
+            .await;
+        Self {
+            client,
+            key: DpopKey::new(Alg::RS256),
+        }
+    }
+
+    /// A proof for its token request, with claim overrides.
+    fn proof(&self, app: &TestApp, claims: Value) -> String {
+        self.key
+            .proof(app, "POST", &app.url("/token"), None, claims)
+    }
+
+    async fn token(&self, app: &TestApp, proof: Option<String>) -> (u16, Value) {
         let mut request = app
             .rp_http
-            .post(&token_url)
-            .basic_auth(&service.0, Some(&service.1))
+            .post(app.url("/token"))
+            .basic_auth(&self.client.0, Some(&self.client.1))
             .form(&[("grant_type", "client_credentials")]);
         if let Some(proof) = proof {
             request = request.header("DPoP", proof);
         }
-        async { json_of(request.send().await.unwrap()).await }
-    };
-    let (status, body) = request(None).await;
+        json_of(request.send().await.unwrap()).await
+    }
+
+    /// Asserts the token request with `proof` is refused as invalid_dpop_proof, saying `why`.
+    async fn refuses(&self, app: &TestApp, proof: String, why: &str) {
+        let (status, body) = self.token(app, Some(proof)).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_dpop_proof")),
+            "{body}"
+        );
+        let description = body["error_description"].as_str().unwrap();
+        assert!(description.contains(why), "{why}: {description}");
+    }
+}
+
+on_both_backends! {
+async fn a_client_registered_to_require_dpop_gets_only_bound_tokens() {
+    let app = spawn_app().await;
+    let service = Service::register(&app).await;
+    let (status, body) = service.token(&app, None).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_dpop_proof")), "{body}");
-    let (status, body) = request(Some(key.proof(&app, "POST", &token_url, None, json!({})))).await;
+    let (status, body) = service.token(&app, Some(service.proof(&app, json!({})))).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["token_type"], "DPoP");
-    assert_eq!(payload(&str_of(&body, "access_token"))["cnf"]["jkt"], key.jkt().as_str());
-
-    let unsigned = {
-        let header = json!({"typ": "dpop+jwt", "alg": "none", "jwk": key.public()});
-        let claims = json!({"jti": "n", "htm": "POST", "htu": token_url, "iat": app.state.now()});
-        format!("{}.{}.", b64url(header.to_string().as_bytes()), b64url(claims.to_string().as_bytes()))
-    };
-    let refusals = [
-        ("alg none", unsigned, "not none"),
-        ("expired", key.proof(&app, "POST", &token_url, None, json!({"iat": app.state.now() - 61})), "iat"),
-        ("future", key.proof(&app, "POST", &token_url, None, json!({"iat": app.state.now() + 61})), "iat"),
-        ("wrong htu", key.proof(&app, "POST", &app.url("/revoke"), None, json!({})), "htu"),
-        ("no jti", key.proof(&app, "POST", &token_url, None, json!({"jti": null})), "jti"),
-    ];
-    for (case, proof, why) in refusals {
-        let (status, body) = request(Some(proof)).await;
-        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_dpop_proof")), "{case}: {body}");
-        assert!(body["error_description"].as_str().unwrap().contains(why), "{case}: {body}");
-    }
-    let replayed = key.proof(&app, "POST", &token_url, None, json!({}));
-    assert_eq!(request(Some(replayed.clone())).await.0, 200);
-    let (status, body) = request(Some(replayed)).await;
-    assert_eq!(status, 400, "a replayed proof: {body}");
-
+    assert_eq!(payload(&str_of(&body, "access_token"))["cnf"]["jkt"], service.key.jkt().as_str());
     let discovery: Value = app.get_json("/.well-known/openid-configuration").await;
     assert_eq!(discovery["dpop_signing_alg_values_supported"], json!(["ES256", "RS256", "PS256", "EdDSA"]));
+}
+}
+
+on_both_backends! {
+async fn a_replayed_dpop_proof_is_refused() {
+    let app = spawn_app().await;
+    let service = Service::register(&app).await;
+    let proof = service.proof(&app, json!({}));
+    assert_eq!(service.token(&app, Some(proof.clone())).await.0, 200);
+    service.refuses(&app, proof, "already used").await;
+}
+}
+
+on_both_backends! {
+async fn a_dpop_proof_for_another_url_or_method_is_refused() {
+    let app = spawn_app().await;
+    let service = Service::register(&app).await;
+    let elsewhere = service.key.proof(&app, "POST", &app.url("/revoke"), None, json!({}));
+    service.refuses(&app, elsewhere, "htu").await;
+    let other_method = service.key.proof(&app, "GET", &app.url("/token"), None, json!({}));
+    service.refuses(&app, other_method, "htm").await;
+}
+}
+
+on_both_backends! {
+async fn an_expired_or_future_dpop_proof_is_refused() {
+    let app = spawn_app().await;
+    let service = Service::register(&app).await;
+    let now = app.state.now();
+    service.refuses(&app, service.proof(&app, json!({"iat": now - 61})), "iat").await;
+    service.refuses(&app, service.proof(&app, json!({"iat": now + 61})), "iat").await;
+}
+}
+
+on_both_backends! {
+async fn an_unsigned_dpop_proof_or_one_without_jti_is_refused() {
+    let app = spawn_app().await;
+    let service = Service::register(&app).await;
+    let header = json!({"typ": "dpop+jwt", "alg": "none", "jwk": service.key.public()});
+    let claims = json!({"jti": "n", "htm": "POST", "htu": app.url("/token"), "iat": app.state.now()});
+    let unsigned = format!("{}.{}.", b64url(header.to_string().as_bytes()), b64url(claims.to_string().as_bytes()));
+    service.refuses(&app, unsigned, "not none").await;
+    service.refuses(&app, service.proof(&app, json!({"jti": null})), "jti").await;
 }
 }
 

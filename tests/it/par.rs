@@ -38,7 +38,7 @@ fn authorize_with(app: &TestApp, client_id: &str, request_uri: &str) -> String {
 }
 
 on_both_backends! {
-async fn a_pushed_request_signs_the_user_in_once() {
+async fn a_pushed_request_is_the_authorization_request() {
     let app = spawn_app().await;
     let (status, pushed) = push(&app, &request(&[])).await;
     assert_eq!(status, 201, "{pushed}");
@@ -59,20 +59,36 @@ async fn a_pushed_request_signs_the_user_in_once() {
     )
     .unwrap();
     assert_eq!(claims["nonce"], "pushed-nonce");
+}
+}
 
+/// Takes the browser to /authorize with a request_uri: the status of the answer.
+async fn open(app: &TestApp, client_id: &str, request_uri: &str) -> u16 {
+    let response = browser()
+        .get(authorize_with(app, client_id, request_uri))
+        .send()
+        .await
+        .unwrap();
+    response.status().as_u16()
+}
+
+on_both_backends! {
+async fn a_used_expired_or_borrowed_request_uri_is_refused() {
+    let app = spawn_app().await;
+    let (_, pushed) = push(&app, &request(&[])).await;
+    let used = str_of(&pushed, "request_uri");
+    assert_eq!(open(&app, &app.confidential.0, &used).await, 302, "first use: on to the login page");
     // Used once: the same request_uri again is an error page, never a redirect.
-    let again = browser().get(authorize_with(&app, &app.confidential.0, &request_uri)).send().await.unwrap();
+    let again = browser().get(authorize_with(&app, &app.confidential.0, &used)).send().await.unwrap();
     assert_eq!(again.status(), 400);
     assert!(again.text().await.unwrap().contains("invalid_request_uri"));
     // Another client cannot use one it did not push.
     let (_, pushed) = push(&app, &request(&[])).await;
-    let theirs = browser().get(authorize_with(&app, &app.post_client.0, &str_of(&pushed, "request_uri"))).send().await.unwrap();
-    assert_eq!(theirs.status(), 400);
+    assert_eq!(open(&app, &app.post_client.0, &str_of(&pushed, "request_uri")).await, 400);
     // Expired after 60 s.
     let (_, pushed) = push(&app, &request(&[])).await;
     app.advance(61);
-    let late = browser().get(authorize_with(&app, &app.confidential.0, &str_of(&pushed, "request_uri"))).send().await.unwrap();
-    assert_eq!(late.status(), 400);
+    assert_eq!(open(&app, &app.confidential.0, &str_of(&pushed, "request_uri")).await, 400);
 }
 }
 
