@@ -50,15 +50,17 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Form-encodes the parameters, leaving out those named in `without`.
-    pub fn to_urlencoded(&self, without: &[&str]) -> String {
+    /// Form-encodes the parameters.
+    pub fn to_urlencoded(&self) -> String {
         url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(
-                self.0
-                    .iter()
-                    .filter(|(n, _)| !without.contains(&n.as_str())),
-            )
+            .extend_pairs(&self.0)
             .finish()
+    }
+
+    /// The parameters but those named in `names`.
+    pub fn without(&self, names: &[&str]) -> Self {
+        let kept = self.0.iter().filter(|(n, _)| !names.contains(&n.as_str()));
+        Self(kept.cloned().collect())
     }
 
     /// Adds a parameter the request did not have.

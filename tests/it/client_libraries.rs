@@ -42,13 +42,14 @@ fn script(python: &str, args: &[&str]) -> String {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/interop/authlib_private_key_jwt.py"
     );
-    let out = Command::new(python).arg(path).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    let child = Command::new(python)
+        .arg(path)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    finished(child)
 }
 
 #[actix_web::test]
@@ -117,6 +118,7 @@ fn node(args: &[&str]) -> std::process::Child {
         .unwrap()
 }
 
+/// A script's standard output, once it has exited successfully.
 fn finished(child: std::process::Child) -> String {
     let out = child.wait_with_output().unwrap();
     assert!(

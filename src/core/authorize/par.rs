@@ -53,8 +53,7 @@ pub async fn push<S: PushedRequestRepo + AssertionRepo, K: ClientKeys>(
     }
     let redirect_uri = request::verified_redirect_uri(client, params)?;
     request::validate(client, params, redirect_uri).map_err(|refused| refused.error)?;
-    let mut kept = Params::from_urlencoded(params.to_urlencoded(&CREDENTIALS).as_bytes())?
-        .with("client_id", &client.id);
+    let mut kept = params.without(&CREDENTIALS).with("client_id", &client.id);
     if let Some(proof) = proof {
         let jkt = dpop::verify(cx, proof, None).await?;
         match params.get("dpop_jkt") {
@@ -72,7 +71,7 @@ pub async fn push<S: PushedRequestRepo + AssertionRepo, K: ClientKeys>(
         .insert_pushed(&PushedRequest {
             id_hash: hash(&token),
             client_id: client.id.clone(),
-            params: kept.to_urlencoded(&[]),
+            params: kept.to_urlencoded(),
             expires_at: cx.now + cx.policy.par_ttl,
         })
         .await?;
@@ -137,14 +136,13 @@ pub fn required<S>(cx: &Ctx<'_, S>, client: &Client) -> Option<&'static str> {
 mod tests {
     use super::*;
     use crate::core::model::AuthMethod;
-    use crate::core::testing::{MemoryStore, block_on, client, context, policy};
+    use crate::core::testing::{MemoryStore, block_on, client, context, form, policy};
 
-    fn form(pairs: &[(&str, &str)]) -> Params {
-        let owned = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Params::parse(owned).unwrap()
+    /// A push of `request()` by `app` at `now`.
+    fn push_at(store: &MemoryStore, app: &Client, now: i64) -> Pushed {
+        let policy = policy();
+        let cx = context(store, &policy, now);
+        block_on(push(&cx, store, app, &request(), None)).unwrap()
     }
 
     fn request() -> Params {
@@ -170,14 +168,7 @@ mod tests {
     fn a_pushed_request_is_used_once_within_its_lifetime() {
         let (store, policy) = (MemoryStore::default(), policy());
         let app = client(AuthMethod::ClientSecretBasic);
-        let pushed = block_on(push(
-            &context(&store, &policy, 1_000),
-            &store,
-            &app,
-            &request(),
-            None,
-        ))
-        .unwrap();
+        let pushed = push_at(&store, &app, 1_000);
         assert_eq!(pushed.expires_in, 60);
         assert!(pushed.request_uri.starts_with(REQUEST_URI_PREFIX));
         let cx = context(&store, &policy, 1_059);
@@ -194,14 +185,7 @@ mod tests {
         let again = block_on(resolve(&cx, &at(&pushed.request_uri)));
         assert_eq!(refused(again), ErrorCode::InvalidRequestUri);
 
-        let late = block_on(push(
-            &context(&store, &policy, 1_000),
-            &store,
-            &app,
-            &request(),
-            None,
-        ))
-        .unwrap();
+        let late = push_at(&store, &app, 1_000);
         let expired = block_on(resolve(
             &context(&store, &policy, 1_060),
             &at(&late.request_uri),

@@ -287,3 +287,12 @@ pub fn bind_refresh_tokens(store: &MemoryStore, jkt: &str) {
         row.dpop_jkt = Some(jkt.to_owned());
     }
 }
+
+/// Request parameters from literal pairs.
+pub fn form(pairs: &[(&str, &str)]) -> crate::core::params::Params {
+    let owned = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    crate::core::params::Params::parse(owned).expect("valid test parameters")
+}

@@ -211,18 +211,8 @@ fn check(client: Option<Client>, presented: &Presented) -> Result<Client, OAuthE
 mod tests {
     use super::*;
     use crate::core::error::ErrorCode;
-    use crate::core::testing::{MemoryStore, block_on, client, context, policy};
+    use crate::core::testing::{MemoryStore, block_on, client, context, form, policy};
     use crate::secret::hash;
-
-    fn form(pairs: &[(&str, &str)]) -> Params {
-        Params::parse(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-        .unwrap()
-    }
 
     fn with_secret(method: AuthMethod) -> Client {
         Client {
