@@ -35,6 +35,8 @@ pub enum AppError {
     HttpClient(#[from] reqwest::Error),
     #[error("cannot listen: {0}")]
     Listen(std::io::Error),
+    #[error("cannot start the demo app: {0}")]
+    Demo(String),
 }
 
 /// Large blocks (argon2id's 19 MiB of working memory per hash) go straight to the kernel and
@@ -131,13 +133,27 @@ pub async fn prepare(config: Config, clock: Clock) -> Result<web::Data<AppState>
     }))
 }
 
-/// Serves on an already-bound listener (bind first, read the port, then serve), over HTTPS
-/// when given a TLS configuration, with the key schedule and purge running beside it.
+/// How to serve besides the state: over HTTPS with a TLS configuration, and with the demo
+/// relying party under `/demo/` (`serve --demo`).
+#[derive(Default)]
+pub struct Serving {
+    pub tls: Option<rustls::ServerConfig>,
+    pub demo: Option<rp_web::Settings>,
+}
+
+/// Serves on an already-bound listener (bind first, read the port, then serve), with the key
+/// schedule and purge running beside it.
 pub fn serve(
     state: web::Data<AppState>,
     listener: TcpListener,
-    tls: Option<rustls::ServerConfig>,
+    serving: Serving,
 ) -> Result<actix_web::dev::Server, AppError> {
+    let demo = match serving.demo {
+        Some(settings) => Some(web::Data::new(
+            rp_web::RelyingParty::new(settings).map_err(AppError::Demo)?,
+        )),
+        None => None,
+    };
     jobs::spawn(state.clone());
-    crate::web::server(state, listener, tls).map_err(AppError::Listen)
+    crate::web::server(state, listener, serving.tls, demo).map_err(AppError::Listen)
 }

@@ -10,12 +10,13 @@ use crate::app;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::core::accounts::{
-    self, DEMO_CLIENT_ID, DEMO_REDIRECT_URI, DEMO_USERNAME, Demo, POSTMAN_CALLBACKS,
+    self, DEMO_CLIENT_ID, DEMO_STANDALONE_URL, DEMO_USERNAME, Demo, POSTMAN_CALLBACKS,
 };
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
-    /// Create (once) a demo client and user and print how to sign in with them
+    /// Create (once) a demo client and user, serve a demo app that signs in with them under
+    /// /demo/, and print how to use them
     #[arg(long)]
     demo: bool,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key)
@@ -35,14 +36,30 @@ pub async fn serve(config: Config, args: ServeArgs, json_output: bool) -> Result
     let bind = config.bind;
     let state = app::prepare(config, Clock::System).await.map_err(fail)?;
     let listener = TcpListener::bind(bind).map_err(|e| format!("cannot bind {bind}: {e}"))?;
+    let issuer = state.policy.issuer.clone();
     let demo = if args.demo {
-        let demo = accounts::ensure_demo(&state.store, &state.offload, &state.master, state.now());
+        let demo = accounts::ensure_demo(
+            &state.store,
+            &state.offload,
+            &state.master,
+            &issuer,
+            state.now(),
+        );
         Some(demo.await.map_err(fail)?)
     } else {
         None
     };
-    let issuer = state.policy.issuer.clone();
-    let server = app::serve(state, listener, tls).map_err(fail)?;
+    let serving = app::Serving {
+        tls,
+        demo: demo.as_ref().map(|d| rp_web::Settings {
+            issuer: issuer.clone(),
+            client_id: DEMO_CLIENT_ID.into(),
+            client_secret: Some(d.client_secret.clone()),
+            base_url: accounts::demo_app_url(&issuer),
+            scopes: vec!["profile".into(), "email".into()],
+        }),
+    };
+    let server = app::serve(state, listener, serving).map_err(fail)?;
     tracing::info!(%issuer, "Tessera is serving");
     if let Some(demo) = demo {
         print_demo(&issuer, &demo, json_output);
@@ -54,21 +71,17 @@ pub async fn serve(config: Config, args: ServeArgs, json_output: bool) -> Result
 }
 
 fn print_demo(issuer: &str, demo: &Demo, json_output: bool) {
-    let authorize_url = format!(
-        "{issuer}/authorize?response_type=code&client_id={DEMO_CLIENT_ID}&redirect_uri={}&scope=openid%20profile%20email&state=demo-state&nonce=demo-nonce",
-        url::form_urlencoded::byte_serialize(DEMO_REDIRECT_URI.as_bytes()).collect::<String>(),
-    );
+    let app = format!("{}/", accounts::demo_app_url(issuer));
     let value = json!({
         "issuer": issuer,
+        "demo_app": app,
         "client_id": DEMO_CLIENT_ID,
         "client_secret": demo.client_secret,
-        "redirect_uri": DEMO_REDIRECT_URI,
         "username": DEMO_USERNAME,
         "password": demo.password,
-        "authorize_url": authorize_url,
     });
     let text = format!(
-        "\nTessera demo is ready.\n\n  Issuer:         {issuer}\n  Discovery:      {issuer}/.well-known/openid-configuration\n  Client ID:      {DEMO_CLIENT_ID}\n  Client secret:  {secret}\n  Redirect URI:   {DEMO_REDIRECT_URI}\n  User:           {DEMO_USERNAME} / {password}\n\nSign in from a browser (you land on the redirect URI with ?code=…):\n  {authorize_url}\n\nPostman (Authorization tab → OAuth 2.0 → Get New Access Token):\n  Grant type:        Authorization Code (With PKCE)\n  Callback URL:      {postman}  (tick \"Authorize using browser\" for {postman_browser})\n  Auth URL:          {issuer}/authorize\n  Access Token URL:  {issuer}/token\n  Client ID:         {DEMO_CLIENT_ID}\n  Client Secret:     {secret}\n  Code Challenge:    SHA-256\n  Scope:             openid profile email\n  Client Auth:       Send as Basic Auth header\n",
+        "\nTessera demo is ready.\n\n  Open the demo app and press \"Sign in\":\n    {app}\n  User:           {DEMO_USERNAME} / {password}\n\n  Issuer:         {issuer}\n  Discovery:      {issuer}/.well-known/openid-configuration\n  Client ID:      {DEMO_CLIENT_ID}\n  Client secret:  {secret}\n  (the same app on its own: RP_CLIENT_SECRET={secret} cargo run -p rp-web, then {DEMO_STANDALONE_URL}/)\n\nPostman (import examples/postman/, or Authorization tab → OAuth 2.0 → Get New Access Token):\n  Grant type:        Authorization Code (With PKCE)\n  Callback URL:      {postman}  (tick \"Authorize using browser\" for {postman_browser})\n  Auth URL:          {issuer}/authorize\n  Access Token URL:  {issuer}/token\n  Client ID:         {DEMO_CLIENT_ID}\n  Client Secret:     {secret}\n  Code Challenge:    SHA-256\n  Scope:             openid profile email\n  Client Auth:       Send as Basic Auth header\n",
         secret = demo.client_secret,
         password = demo.password,
         postman = POSTMAN_CALLBACKS[0],

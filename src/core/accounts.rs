@@ -401,7 +401,8 @@ impl<'a> From<&'a User> for UserSummary<'a> {
 
 pub const DEMO_CLIENT_ID: &str = "demo-app";
 pub const DEMO_USERNAME: &str = "demo";
-pub const DEMO_REDIRECT_URI: &str = "http://localhost:3000/callback";
+/// The demo app run on its own (`cargo run -p rp-web`) listens here.
+pub const DEMO_STANDALONE_URL: &str = "http://localhost:3000";
 pub const POSTMAN_CALLBACKS: [&str; 2] = [
     "https://oauth.pstmn.io/v1/callback",
     "https://oauth.pstmn.io/v1/browser-callback",
@@ -413,28 +414,55 @@ pub struct Demo {
     pub password: String,
 }
 
+/// Where the built-in demo app lives under an issuer.
+pub fn demo_app_url(issuer: &str) -> String {
+    format!("{}/demo", issuer.trim_end_matches('/'))
+}
+
+/// The demo client's registration: the built-in demo app under `issuer`, the same app run
+/// on its own, and Postman's callbacks.
+fn demo_client_spec(issuer: &str, secret: &str) -> ClientSpec {
+    let apps = [demo_app_url(issuer), DEMO_STANDALONE_URL.to_owned()];
+    let mut redirect_uris: Vec<String> = apps.iter().map(|a| format!("{a}/callback")).collect();
+    redirect_uris.extend(POSTMAN_CALLBACKS.iter().map(|s| s.to_string()));
+    ClientSpec {
+        id: Some(DEMO_CLIENT_ID.into()),
+        post_logout_redirect_uris: apps.iter().map(|a| format!("{a}/")).collect(),
+        grant_types: vec![
+            GrantType::AuthorizationCode,
+            GrantType::RefreshToken,
+            GrantType::ClientCredentials,
+        ],
+        secret: Some(secret.to_owned()),
+        ..ClientSpec::new("Demo App", redirect_uris)
+    }
+}
+
 /// Creates the demo client and user once. Their secrets derive from the master key, so every
-/// start prints the same working values without storing them.
+/// start prints the same working values without storing them. A demo client registered for
+/// another issuer (or by an older version) is registered again, with the same secret.
 pub async fn ensure_demo<S: ClientRepo + UserRepo, O: Offload>(
     store: &S,
     offload: &O,
     master: &MasterKey,
+    issuer: &str,
     now: i64,
 ) -> Result<Demo, AccountError> {
     let demo = Demo {
         client_secret: master.derive("tessera demo client secret"),
         password: master.derive("tessera demo user password")[..16].to_owned(),
     };
-    if store.find_client(DEMO_CLIENT_ID).await?.is_none() {
-        let mut redirect_uris = vec![DEMO_REDIRECT_URI.to_owned()];
-        redirect_uris.extend(POSTMAN_CALLBACKS.iter().map(|s| s.to_string()));
-        let spec = ClientSpec {
-            id: Some(DEMO_CLIENT_ID.into()),
-            post_logout_redirect_uris: vec!["http://localhost:3000/".into()],
-            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-            secret: Some(demo.client_secret.clone()),
-            ..ClientSpec::new("Demo App", redirect_uris)
-        };
+    let spec = demo_client_spec(issuer, &demo.client_secret);
+    let current = store.find_client(DEMO_CLIENT_ID).await?;
+    let up_to_date = current.as_ref().is_some_and(|c| {
+        c.redirect_uris == spec.redirect_uris
+            && c.post_logout_redirect_uris == spec.post_logout_redirect_uris
+            && c.grant_types == spec.grant_types
+    });
+    if !up_to_date {
+        if current.is_some() {
+            store.delete_client(DEMO_CLIENT_ID).await?;
+        }
         create_client(store, master, spec, now).await?;
     }
     if store.find_user_by_username(DEMO_USERNAME).await?.is_none() {

@@ -25,15 +25,23 @@ use state::AppState;
 
 /// The HTTP server on an already-bound listener (bind first, read the port, then serve),
 /// over HTTPS when given a TLS configuration.
+/// With `demo`, the demo relying party (`examples/rp-web`) is served under `/demo/`.
 pub fn server(
     state: web::Data<AppState>,
     listener: TcpListener,
     tls: Option<rustls::ServerConfig>,
+    demo: Option<web::Data<rp_web::RelyingParty>>,
 ) -> std::io::Result<actix_web::dev::Server> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .wrap(actix_web::middleware::from_fn(middleware::around_request))
+            .configure(|cfg| {
+                if let Some(rp) = demo.clone() {
+                    cfg.route("/demo", web::get().to(to_demo))
+                        .service(web::scope("/demo").configure(rp_web::routes(rp)));
+                }
+            })
             .configure(routes)
     });
     let server = match tls {
@@ -101,6 +109,10 @@ async fn stylesheet() -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(CSS)
+}
+
+async fn to_demo() -> HttpResponse {
+    respond::see_other("/demo/")
 }
 
 async fn not_found() -> HttpResponse {

@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod backends;
+pub mod process;
 mod receiver;
 
 pub use backends::{Backend, database_url, postgres_admin_url, use_backend};
@@ -124,7 +125,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     accounts::create_user(store, &state.offload, alice, now)
         .await
         .unwrap();
-    let server = tessera::app::serve(state.clone(), listener, None).unwrap();
+    let server = tessera::app::serve(state.clone(), listener, Default::default()).unwrap();
     actix_web::rt::spawn(server);
     TestApp {
         base,
@@ -323,59 +324,16 @@ impl TestApp {
         (page, response)
     }
 
-    /// Follows an authorize URL as a person would: signs in with `password` and approves
-    /// consent when asked. Returns the final redirect to the client.
+    /// Follows an authorize URL as a person would: signs in as alice with `password` and
+    /// approves consent when asked. Returns the final redirect to the client.
     pub async fn sign_in(
         &self,
         browser: &reqwest::Client,
         authorize_url: &str,
         password: &str,
     ) -> String {
-        let mut response = browser.get(authorize_url).send().await.unwrap();
-        loop {
-            assert!(
-                response.status().is_redirection(),
-                "expected a redirect, got {}: {}",
-                response.status(),
-                response.text().await.unwrap()
-            );
-            let next = location(&response);
-            if next.starts_with(REDIRECT) {
-                return next;
-            }
-            assert!(next.starts_with('/'), "unexpected redirect to {next}");
-            let page = browser.get(self.url(&next)).send().await.unwrap();
-            assert_eq!(page.status(), 200, "{next}");
-            let html = page.text().await.unwrap();
-            let csrf = field(&html, "csrf").expect("csrf field");
-            let interaction = field(&html, "interaction").expect("interaction field");
-            response = if next.starts_with("/login") {
-                let form = [
-                    ("csrf", csrf.as_str()),
-                    ("interaction", &interaction),
-                    ("username", "alice"),
-                    ("password", password),
-                ];
-                browser
-                    .post(self.url("/login"))
-                    .form(&form)
-                    .send()
-                    .await
-                    .unwrap()
-            } else {
-                let form = [
-                    ("csrf", csrf.as_str()),
-                    ("interaction", &interaction),
-                    ("decision", "approve"),
-                ];
-                browser
-                    .post(self.url("/consent"))
-                    .form(&form)
-                    .send()
-                    .await
-                    .unwrap()
-            };
-        }
+        let user = ("alice", password);
+        sign_in_at(&self.base, browser, authorize_url, user, REDIRECT).await
     }
 
     /// A plain authorize URL for the confidential client.
@@ -537,7 +495,9 @@ impl TestApp {
         let state = tessera::app::prepare(config, Clock::Fixed(self.clock.clone()))
             .await
             .unwrap();
-        actix_web::rt::spawn(tessera::app::serve(state.clone(), listener, None).unwrap());
+        actix_web::rt::spawn(
+            tessera::app::serve(state.clone(), listener, Default::default()).unwrap(),
+        );
         Replica {
             base: format!("http://127.0.0.1:{port}"),
             state,
@@ -581,4 +541,57 @@ pub fn run_cli(
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Follows an authorize URL at the provider `base` as a person would: signs in as `user`
+/// (username, password) and approves consent when asked, until a redirect starts with
+/// `redirect_uri`, which it returns.
+pub async fn sign_in_at(
+    base: &str,
+    browser: &reqwest::Client,
+    authorize_url: &str,
+    (username, password): (&str, &str),
+    redirect_uri: &str,
+) -> String {
+    let mut response = browser.get(authorize_url).send().await.unwrap();
+    loop {
+        assert!(
+            response.status().is_redirection(),
+            "expected a redirect, got {}: {}",
+            response.status(),
+            response.text().await.unwrap()
+        );
+        let next = location(&response);
+        if next.starts_with(redirect_uri) {
+            return next;
+        }
+        assert!(next.starts_with('/'), "unexpected redirect to {next}");
+        let page = browser.get(format!("{base}{next}")).send().await.unwrap();
+        assert_eq!(page.status(), 200, "{next}");
+        let html = page.text().await.unwrap();
+        let csrf = field(&html, "csrf").expect("csrf field");
+        let interaction = field(&html, "interaction").expect("interaction field");
+        let (path, form) = if next.starts_with("/login") {
+            let form = vec![
+                ("csrf", csrf),
+                ("interaction", interaction),
+                ("username", username.to_owned()),
+                ("password", password.to_owned()),
+            ];
+            ("/login", form)
+        } else {
+            let form = vec![
+                ("csrf", csrf),
+                ("interaction", interaction),
+                ("decision", "approve".to_owned()),
+            ];
+            ("/consent", form)
+        };
+        response = browser
+            .post(format!("{base}{path}"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+    }
 }

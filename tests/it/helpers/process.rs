@@ -1,0 +1,103 @@
+//! Tessera as a separate process: `tessera serve` started from the built binary.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const MASTER_KEY: &str = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub struct Server {
+    child: Child,
+    pub base: String,
+}
+
+impl Server {
+    pub async fn start(port: u16, issuer: &str, db_url: &str, log: &Path) -> Self {
+        Self::start_with(port, issuer, db_url, log, &[], Stdio::null()).await
+    }
+
+    /// `tessera serve` with `extra` arguments (e.g. `--demo`), its output to `stdout`.
+    pub async fn start_with(
+        port: u16,
+        issuer: &str,
+        db_url: &str,
+        log: &Path,
+        extra: &[&str],
+        stdout: Stdio,
+    ) -> Self {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args([
+                "serve",
+                "--log-format",
+                "json",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .args(extra)
+            .env("TESSERA_DATABASE_URL", db_url)
+            .env("TESSERA_MASTER_KEY", MASTER_KEY)
+            .env("TESSERA_ISSUER", issuer)
+            .env("TESSERA_LOG", "info")
+            .env_remove("TESSERA_CONFIG")
+            .stdout(stdout)
+            .stderr(Stdio::from(file))
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        for _ in 0..200 {
+            if let Ok(r) = http.get(format!("{base}/healthz")).send().await
+                && r.status() == 200
+            {
+                return Self { child, base };
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "server on {base} did not start; log:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+    }
+
+    pub fn kill9(&mut self) {
+        self.child.kill().unwrap(); // SIGKILL
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        for _ in 0..150 {
+            if let Some(exit) = self.child.try_wait().unwrap() {
+                return exit;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.child.kill().unwrap();
+        panic!("no exit within 15 s of SIGTERM");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
