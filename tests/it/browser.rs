@@ -8,12 +8,38 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
+use base64::Engine;
 use serde_json::{Value, json};
 use tessera::core::model::ClientSpec;
 
+use crate::demo::standalone_app;
 use crate::helpers::{PASSWORD, spawn_app};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// axe-core's run over the whole page (WCAG 2.1 A and AA rules and best practices); the
+/// violations as JSON.
+const AXE_RUN: &str = "const done = arguments[arguments.length - 1];
+axe.run(document, {resultTypes: ['violations']})
+  .then(r => done(JSON.stringify(r.violations)))
+  .catch(e => done(JSON.stringify([{id: 'axe-failed', impact: 'critical', help: String(e)}])));";
+
+/// axe-core from npm (`npm ci` in tests/interop/node), or None when it is not installed.
+fn axe_source() -> Option<String> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/interop/node/node_modules/axe-core/axe.min.js"
+    );
+    let source = std::fs::read_to_string(path).ok();
+    if source.is_none() {
+        assert!(
+            std::env::var_os("TESSERA_REQUIRE_BROWSER").is_none(),
+            "axe-core is required: run npm ci in tests/interop/node"
+        );
+        eprintln!("SKIPPED page audit: axe-core is not installed (npm ci in tests/interop/node)");
+    }
+    source
+}
 
 struct Browser {
     driver: Child,
@@ -167,6 +193,73 @@ impl Browser {
         .await;
     }
 
+    /// Runs `script` in the page (WebDriver's execute, which the page's CSP does not limit).
+    async fn execute(&self, script: &str) -> Value {
+        let body = json!({"script": script, "args": []});
+        self.command(reqwest::Method::POST, "/execute/sync", body)
+            .await
+    }
+
+    /// Lays the page out as a phone (375 px wide) or a desktop screen would.
+    async fn set_width(&self, width: u32) {
+        let metrics = json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": {
+            "width": width, "height": if width < 600 { 812 } else { 900 },
+            "deviceScaleFactor": 1, "mobile": width < 600,
+        }});
+        self.command(reqwest::Method::POST, "/goog/cdp/execute", metrics)
+            .await;
+    }
+
+    /// Checks the page at both widths: nothing wider than the screen, no serious or critical
+    /// axe-core violation; saves a screenshot of each as `screenshots/{name}-{width}.png` in
+    /// the tests' target directory. Returns what is wrong.
+    async fn audit(&self, name: &str, axe: &str) -> Vec<String> {
+        let mut problems = Vec::new();
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        self.execute(&format!("{axe}\nreturn true;")).await;
+        for width in [375, 1280] {
+            self.set_width(width).await;
+            let overflow = self
+                .execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
+                .await;
+            if overflow.as_i64().unwrap_or(0) > 0 {
+                problems.push(format!(
+                    "{name} at {width} px: {overflow} px wider than the screen"
+                ));
+            }
+            let png = self
+                .command(reqwest::Method::GET, "/screenshot", Value::Null)
+                .await;
+            let png = base64::engine::general_purpose::STANDARD
+                .decode(png.as_str().unwrap_or_default())
+                .unwrap();
+            std::fs::write(dir.join(format!("{name}-{width}.png")), png).unwrap();
+            let body = json!({"script": AXE_RUN, "args": []});
+            let violations = self
+                .command(reqwest::Method::POST, "/execute/async", body)
+                .await;
+            let violations: Vec<Value> =
+                serde_json::from_str(violations.as_str().unwrap_or("[]")).unwrap_or_default();
+            for v in violations {
+                if matches!(v["impact"].as_str(), Some("serious" | "critical")) {
+                    let nodes: Vec<&str> = v["nodes"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|n| n["html"].as_str())
+                        .collect();
+                    problems.push(format!(
+                        "{name} at {width} px: {}: {} {nodes:?}",
+                        v["id"], v["help"]
+                    ));
+                }
+            }
+        }
+        self.set_width(1280).await;
+        problems
+    }
+
     async fn source(&self) -> String {
         self.command(reqwest::Method::GET, "/source", Value::Null)
             .await
@@ -274,4 +367,72 @@ async fn a_real_browser_signs_in_consents_and_posts_the_code_back() {
     browser.goto(&app.url("/account/sessions")).await;
     browser.find(".badge").await;
     assert!(browser.source().await.contains("this device"));
+}
+
+/// Every page a person meets, at a phone's and a desktop's width: laid out within the screen
+/// and accepted by axe-core; screenshots saved. The pages of the example web app
+/// (examples/rp-web, the demo) are driven in the same browser: sign in, refresh, sign out.
+#[actix_web::test]
+async fn every_page_fits_phone_and_desktop_and_passes_axe() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let Some(axe) = axe_source() else {
+        return;
+    };
+    let app = spawn_app().await;
+    let (demo, _) = standalone_app(&app).await;
+    let mut problems = Vec::new();
+
+    browser
+        .goto(&app.url("/authorize?client_id=nobody&response_type=code"))
+        .await;
+    browser.find("h1").await;
+    problems.extend(browser.audit("error", &axe).await);
+
+    browser.goto(&demo).await;
+    browser.find("#sign-in").await;
+    problems.extend(browser.audit("demo-signed-out", &axe).await);
+    browser.click("#sign-in").await;
+    browser.find("#username").await;
+    problems.extend(browser.audit("login", &axe).await);
+    browser.type_into("#username", "alice").await;
+    browser.type_into("#password", "not the password").await;
+    browser.click("button[type=submit]").await;
+    browser.find(".error").await;
+    problems.extend(browser.audit("login-error", &axe).await);
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    browser.find("form.actions").await;
+    problems.extend(browser.audit("consent", &axe).await);
+    browser.press_enter_on("form.actions").await;
+    browser.find("#id-token-claims").await;
+    problems.extend(browser.audit("demo-signed-in", &axe).await);
+    browser.click("#refresh").await;
+    browser.find(".notice").await;
+    assert!(browser.source().await.contains("The tokens were refreshed"));
+
+    browser.goto(&app.url("/account/sessions")).await;
+    browser.find(".badge").await;
+    problems.extend(browser.audit("devices", &axe).await);
+    browser.goto(&app.url("/account/password")).await;
+    browser.find("#current").await;
+    problems.extend(browser.audit("password", &axe).await);
+    browser.goto(&app.url("/logout")).await;
+    browser.find("button[name=confirm]").await;
+    problems.extend(browser.audit("logout", &axe).await);
+
+    // Signing out of the demo app ends Tessera's session too and comes back to the app.
+    browser.goto(&demo).await;
+    browser.click("#sign-out").await;
+    browser.find("#sign-in").await;
+    browser.goto(&app.url("/account/sessions")).await;
+    browser.find("#username").await; // signed out: the account page asks to sign in
+    problems.extend(browser.audit("account-login", &axe).await);
+
+    assert!(
+        problems.is_empty(),
+        "pages to fix:\n{}",
+        problems.join("\n")
+    );
 }
