@@ -53,7 +53,7 @@ where
             return Ok(inactive);
         }
         // RFC 9449 §6.2: the resource server checks the proof against cnf.jkt.
-        return Ok(json!({
+        return Ok(present(json!({
             "active": true,
             "token_type": if claims.cnf.is_some() { "DPoP" } else { "Bearer" },
             "cnf": claims.cnf,
@@ -67,7 +67,7 @@ where
             "iat": claims.iat,
             "jti": claims.jti,
             "sid": claims.sid,
-        }));
+        })));
     }
 
     let Some(row) = cx.store.find_refresh_token(&hash(token)).await? else {
@@ -82,7 +82,7 @@ where
     if !may_see(client, &live.grant.client_id, None) {
         return Ok(inactive);
     }
-    Ok(json!({
+    Ok(present(json!({
         "active": true,
         "token_type": "refresh_token",
         "scope": live.grant.scope.to_string(),
@@ -94,7 +94,16 @@ where
         "iat": row.created_at,
         "sid": live.grant.session_id,
         "cnf": row.dpop_jkt.map(|jkt| json!({ "jkt": jkt })),
-    }))
+    })))
+}
+
+/// The answer without the members that have no value: a bearer token has no `cnf` at all
+/// (a resource server tests for its presence), a client_credentials token no `username`.
+fn present(mut answer: Value) -> Value {
+    if let Value::Object(members) = &mut answer {
+        members.retain(|_, v| !v.is_null());
+    }
+    answer
 }
 
 /// Whether `audience` is a registered resource (RFC 8707) whose owner is `client`.
@@ -136,6 +145,12 @@ mod tests {
         assert!(may_see(&named("api", false), "app", Some("api")));
         assert!(!may_see(&named("other", false), "app", Some("api")));
         assert!(!may_see(&named("other", false), "app", None));
+    }
+
+    #[test]
+    fn members_without_a_value_are_left_out() {
+        let answer = present(json!({"active": true, "cnf": null, "sid": "s", "username": null}));
+        assert_eq!(answer, json!({"active": true, "sid": "s"}));
     }
 
     #[test]

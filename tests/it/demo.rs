@@ -140,15 +140,14 @@ async fn use_the_app(provider: &str, app: &str, client_id: &str, user: (&str, &s
     );
 }
 
-#[actix_web::test]
-async fn serve_demo_prints_the_demo_app_which_signs_in_refreshes_and_signs_out() {
-    let dir = tempfile::tempdir().unwrap();
+/// `tessera serve --demo --json` on a SQLite file in `dir`: the server and what it printed.
+pub async fn start_demo(dir: &std::path::Path) -> (Server, Value) {
     let port = free_port();
     let issuer = format!("http://127.0.0.1:{port}");
-    let db_url = format!("sqlite://{}/demo.db?mode=rwc", dir.path().display());
-    let out = dir.path().join("stdout");
+    let db_url = format!("sqlite://{}/demo.db?mode=rwc", dir.display());
+    let out = dir.join("stdout");
     let stdout = std::fs::File::create(&out).unwrap();
-    let log = dir.path().join("log");
+    let log = dir.join("log");
     let args = ["--demo", "--json"];
     let server = Server::start_with(port, &issuer, &db_url, &log, &args, Stdio::from(stdout)).await;
     let mut printed = String::new();
@@ -159,9 +158,17 @@ async fn serve_demo_prints_the_demo_app_which_signs_in_refreshes_and_signs_out()
         }
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
-    let demo: Value = serde_json::from_str(&printed).expect("serve --demo --json prints JSON");
+    let demo = serde_json::from_str(&printed).expect("serve --demo --json prints JSON");
+    (server, demo)
+}
+
+#[actix_web::test]
+async fn serve_demo_prints_the_demo_app_which_signs_in_refreshes_and_signs_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, demo) = start_demo(dir.path()).await;
     let app = format!("{}/demo/", server.base);
     assert_eq!(demo["demo_app"], app.as_str());
+    assert_eq!(demo["issuer"], server.base.as_str());
     let password = demo["password"].as_str().unwrap();
     let bare = browser()
         .get(format!("{}/demo", server.base))
@@ -169,7 +176,7 @@ async fn serve_demo_prints_the_demo_app_which_signs_in_refreshes_and_signs_out()
         .await
         .unwrap();
     assert_eq!(location(&bare), "/demo/");
-    use_the_app(&issuer, &app, "demo-app", ("demo", password)).await;
+    use_the_app(&server.base, &app, "demo-app", ("demo", password)).await;
 }
 
 #[actix_web::test]

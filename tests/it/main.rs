@@ -22,6 +22,7 @@ mod http_fuzz;
 mod logout;
 mod ops;
 mod par;
+mod postman;
 mod refresh;
 mod replicas;
 mod request_objects;
