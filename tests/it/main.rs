@@ -17,6 +17,7 @@ mod demo;
 mod devices;
 mod dpop;
 mod fapi2;
+mod gateways;
 mod hardening;
 mod http_fuzz;
 mod logout;
