@@ -68,6 +68,7 @@ struct FileConfig {
     login_max_failures: Option<i64>,
     login_max_failures_per_ip: Option<i64>,
     login_lockout: Option<i64>,
+    otlp_endpoint: Option<String>,
 }
 
 #[derive(Clone)]
@@ -128,6 +129,9 @@ pub struct Config {
     /// PostgreSQL aborts any statement running longer than this.
     pub db_statement_timeout: Duration,
     pub throttle: Throttle,
+    /// An OpenTelemetry collector's base URL (OTLP/HTTP): traces are exported there. None,
+    /// the default, exports nothing (unless the standard OTEL_EXPORTER_OTLP_ENDPOINT is set).
+    pub otlp_endpoint: Option<String>,
 }
 
 impl fmt::Debug for Config {
@@ -223,6 +227,10 @@ impl Config {
                 .clone()
                 .or_else(|| std::env::var("TESSERA_MASTER_KEY").ok())
                 .or(file.master_key),
+            otlp_endpoint: match std::env::var("TESSERA_OTLP_ENDPOINT").ok().or(file.otlp_endpoint) {
+                Some(url) if !url.is_empty() => Some(parse_otlp_endpoint(&url)?),
+                _ => None,
+            },
             access_token_ttl: env_or("TESSERA_ACCESS_TOKEN_TTL", file.access_token_ttl)?
                 .unwrap_or(300),
             id_token_ttl: env_or("TESSERA_ID_TOKEN_TTL", file.id_token_ttl)?.unwrap_or(3600),
@@ -391,6 +399,18 @@ pub fn parse_issuer(text: &str) -> Result<String, ConfigError> {
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
+fn parse_otlp_endpoint(text: &str) -> Result<String, ConfigError> {
+    let url =
+        url::Url::parse(text).map_err(|e| format!("otlp_endpoint '{text}' is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!(
+            "otlp_endpoint '{text}' must be an http(s) URL with a host, e.g. http://collector:4318"
+        )
+        .into());
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
 fn default_issuer(bind: SocketAddr) -> String {
     let host = if bind.ip().is_unspecified() {
         "localhost".to_string()
@@ -443,6 +463,16 @@ mod tests {
         assert!(parse_issuer("ftp://x").is_err());
         assert!(parse_issuer("https://x/?a=b").is_err());
         assert!(parse_issuer("not a url").is_err());
+    }
+
+    #[test]
+    fn otlp_endpoint_rules() {
+        assert_eq!(
+            parse_otlp_endpoint("http://collector:4318/").unwrap(),
+            "http://collector:4318"
+        );
+        assert!(parse_otlp_endpoint("collector:4318").is_err());
+        assert!(parse_otlp_endpoint("grpc://collector:4317").is_err());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Tessera, an OpenID Connect provider. The layers, top to bottom (see docs/ARCHITECTURE.md):
 //! `cli` and `app` wire things together; `web`, `store`, `backchannel`, `client_keys` and
 //! `offload` are adapters; `core` holds every protocol rule and use case behind narrow ports; `keys`,
-//! `tokens`, `password`, `secret` and `wire` are the building blocks underneath.
+//! `tokens`, `password`, `secret`, `telemetry` and `wire` are the building blocks underneath.
 
 pub mod app;
 pub mod backchannel;
@@ -17,6 +17,7 @@ pub mod offload;
 pub mod password;
 pub mod secret;
 pub mod store;
+pub mod telemetry;
 pub mod tls;
 pub mod tokens;
 pub mod web;

@@ -13,9 +13,19 @@ fn main() -> ExitCode {
 #[actix_web::main]
 async fn run() -> ExitCode {
     let cli = Cli::parse();
-    let logs = cli.init_logging();
-    let outcome = cli.run().await;
-    drop(logs); // flushes the queued log lines before the error line and the exit
+    let outcome = match cli.config() {
+        Ok(config) => match cli.init_logging(&config) {
+            Ok(telemetry) => {
+                let outcome = cli.run(config).await;
+                // Exports the queued spans and writes the queued log lines before the error
+                // line and the exit.
+                drop(telemetry);
+                outcome
+            }
+            Err(message) => Err(message),
+        },
+        Err(message) => Err(message),
+    };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

@@ -66,36 +66,64 @@ enum Command {
     Keys(keys::KeysCommand),
 }
 
+/// What logging and tracing keep running; dropping it exports the queued spans, then writes
+/// the queued log lines.
+pub struct Telemetry {
+    _traces: Option<crate::telemetry::Tracing>,
+    _logs: tracing_appender::non_blocking::WorkerGuard,
+}
+
 impl Cli {
+    /// The configuration: defaults < tessera.toml < TESSERA_* < flags.
+    pub fn config(&self) -> Result<Config, String> {
+        Config::load(&self.overrides).map_err(|e| e.to_string())
+    }
+
     /// Logs go to stderr, written by a thread of their own so no request waits on the write.
     /// Up to 8,192 lines queue; beyond that a request waits for the writer rather than a line
-    /// being dropped. The server logs its work, operator commands only warnings. Keep the
-    /// guard: dropping it flushes what is queued.
-    pub fn init_logging(&self) -> tracing_appender::non_blocking::WorkerGuard {
+    /// being dropped. The server logs its work, operator commands only warnings; the server
+    /// also exports traces when a collector is configured. Keep the guard: dropping it
+    /// flushes what is queued.
+    pub fn init_logging(&self, config: &Config) -> Result<Telemetry, String> {
+        use tracing_subscriber::Layer;
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
         let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
             .lossy(false)
             .buffered_lines_limit(8192)
             .finish(std::io::stderr());
-        let default_filter = match self.command {
-            Command::Serve { .. } => "info,sea_orm_migration=warn",
-            _ => "warn",
+        let serving = matches!(self.command, Command::Serve { .. });
+        let default_filter = if serving {
+            "info,sea_orm_migration=warn"
+        } else {
+            "warn"
         };
         let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
             .unwrap_or_else(|_| default_filter.into());
-        let logs = tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(writer);
-        match self.log_format {
-            LogFormat::Json => logs.json().flatten_event(true).init(),
+        let traces = if serving {
+            crate::telemetry::Tracing::start(config.otlp_endpoint.as_deref())?
+        } else {
+            None
+        };
+        let logs = tracing_subscriber::fmt::layer().with_writer(writer);
+        let logs = match self.log_format {
+            LogFormat::Json => logs.json().flatten_event(true).boxed(),
             LogFormat::Text => logs
                 .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-                .init(),
-        }
-        guard
+                .boxed(),
+        };
+        tracing_subscriber::registry()
+            .with(filter)
+            .with(logs)
+            .with(traces.as_ref().map(|t| t.layer()))
+            .init();
+        Ok(Telemetry {
+            _traces: traces,
+            _logs: guard,
+        })
     }
 
-    pub async fn run(self) -> Result<(), String> {
-        let config = Config::load(&self.overrides).map_err(|e| e.to_string())?;
+    pub async fn run(self, config: Config) -> Result<(), String> {
         let json = self.json;
         match self.command {
             Command::Serve(args) => serve::serve(config, args, json).await,

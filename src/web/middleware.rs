@@ -5,6 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
+use tracing::Instrument;
 
 use super::state::AppState;
 use crate::core::accounts::is_registered_origin;
@@ -66,6 +67,27 @@ pub async fn around_request(
         _ => None,
     };
 
+    // One span per request when traces are exported: the method, the route pattern (never
+    // the query string), the status and the outcome; no credential.
+    let span = if crate::telemetry::exporting() {
+        let route = req
+            .resource_map()
+            .match_pattern(req.path())
+            .unwrap_or_else(|| "unmatched".into());
+        tracing::info_span!(
+            "request",
+            otel.name = %format_args!("{method} {route}"),
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            http.request.method = %method,
+            http.route = %route,
+            http.response.status_code = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            request_id = %request_id,
+        )
+    } else {
+        tracing::Span::none()
+    };
     let mut response =
         if method == actix_web::http::Method::OPTIONS && CORS_PATHS.contains(&path.as_str()) {
             // A CORS preflight: answered here for the endpoints above.
@@ -81,7 +103,10 @@ pub async fn around_request(
             }
             req.into_response(preflight.finish())
         } else {
-            next.call(req).await?.map_into_boxed_body()
+            next.call(req)
+                .instrument(span.clone())
+                .await?
+                .map_into_boxed_body()
         };
 
     if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -124,8 +149,26 @@ pub async fn around_request(
             .metrics
             .observe_request(&endpoint, status, elapsed.as_secs_f64());
     }
-    tracing::info!(request_id = %request_id, %method, path = %endpoint, status, ms = elapsed.as_millis() as u64, "request");
+    span.record("http.response.status_code", status);
+    span.record("outcome", outcome(status));
+    if status >= 500 {
+        span.record("otel.status_code", "ERROR");
+    }
+    span.in_scope(|| {
+        tracing::info!(request_id = %request_id, %method, path = %endpoint, status, ms = elapsed.as_millis() as u64, "request");
+    });
     Ok(response)
+}
+
+/// How a request ended, for its span: by its status class.
+fn outcome(status: u16) -> &'static str {
+    match status {
+        0..400 => "ok",
+        401 | 403 => "unauthorized",
+        429 | 503 => "refused_busy",
+        400..500 => "client_error",
+        _ => "server_error",
+    }
 }
 
 /// The request's Origin, if it is the origin of some client's registered redirect URI.

@@ -4,14 +4,13 @@
 //! The same app (`examples/rp-web`) run on its own, as `cargo run -p rp-web` starts it,
 //! against another Tessera with a client of its own.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
 use serde_json::Value;
 use tessera::core::model::{ClientSpec, GrantType};
 
-use crate::helpers::process::{Server, free_port};
+use crate::helpers::process::{Extra, Server, free_port};
 use crate::helpers::{PASSWORD, TestApp, browser, field, location, sign_in_at, spawn_app};
 
 /// The text of the element with this id (its first child text), HTML entities decoded.
@@ -146,10 +145,12 @@ pub async fn start_demo(dir: &std::path::Path) -> (Server, Value) {
     let issuer = format!("http://127.0.0.1:{port}");
     let db_url = format!("sqlite://{}/demo.db?mode=rwc", dir.display());
     let out = dir.join("stdout");
-    let stdout = std::fs::File::create(&out).unwrap();
-    let log = dir.join("log");
-    let args = ["--demo", "--json"];
-    let server = Server::start_with(port, &issuer, &db_url, &log, &args, Stdio::from(stdout)).await;
+    let extra = Extra {
+        args: &["--demo", "--json"],
+        stdout: Some(std::fs::File::create(&out).unwrap()),
+        ..Extra::default()
+    };
+    let server = Server::start_with(port, &issuer, &db_url, &dir.join("log"), &extra).await;
     let mut printed = String::new();
     for _ in 0..50 {
         printed = std::fs::read_to_string(&out).unwrap();

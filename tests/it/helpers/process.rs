@@ -13,6 +13,15 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// What else `Server::start_with` gives the process: arguments after `serve` (e.g.
+/// `--demo`), environment variables, and a file for its standard output.
+#[derive(Default)]
+pub struct Extra<'a> {
+    pub args: &'a [&'a str],
+    pub env: &'a [(&'a str, &'a str)],
+    pub stdout: Option<std::fs::File>,
+}
+
 pub struct Server {
     child: Child,
     pub base: String,
@@ -20,17 +29,16 @@ pub struct Server {
 
 impl Server {
     pub async fn start(port: u16, issuer: &str, db_url: &str, log: &Path) -> Self {
-        Self::start_with(port, issuer, db_url, log, &[], Stdio::null()).await
+        Self::start_with(port, issuer, db_url, log, &Extra::default()).await
     }
 
-    /// `tessera serve` with `extra` arguments (e.g. `--demo`), its output to `stdout`.
+    /// `tessera serve` with `extra` arguments, environment and standard output.
     pub async fn start_with(
         port: u16,
         issuer: &str,
         db_url: &str,
         log: &Path,
-        extra: &[&str],
-        stdout: Stdio,
+        extra: &Extra<'_>,
     ) -> Self {
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -45,13 +53,19 @@ impl Server {
                 "--bind",
                 &format!("127.0.0.1:{port}"),
             ])
-            .args(extra)
+            .args(extra.args)
+            .envs(extra.env.iter().copied())
             .env("TESSERA_DATABASE_URL", db_url)
             .env("TESSERA_MASTER_KEY", MASTER_KEY)
             .env("TESSERA_ISSUER", issuer)
             .env("TESSERA_LOG", "info")
             .env_remove("TESSERA_CONFIG")
-            .stdout(stdout)
+            .stdout(
+                extra
+                    .stdout
+                    .as_ref()
+                    .map_or_else(Stdio::null, |f| Stdio::from(f.try_clone().unwrap())),
+            )
             .stderr(Stdio::from(file))
             .spawn()
             .unwrap();

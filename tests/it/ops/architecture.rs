@@ -7,7 +7,14 @@ use std::path::{Path, PathBuf};
 
 /// The layers, bottom first. A module may import only from layers below its own.
 const LAYERS: &[&[&str]] = &[
-    &["wire", "secret", "clock", "metrics", "password"],
+    &[
+        "wire",
+        "secret",
+        "clock",
+        "metrics",
+        "password",
+        "telemetry",
+    ],
     &["keys", "tls"],
     &["tokens"],
     &["core"],

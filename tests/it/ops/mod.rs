@@ -9,4 +9,5 @@ mod outage;
 mod process;
 mod purge;
 mod schema;
+mod telemetry;
 mod writes;
