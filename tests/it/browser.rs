@@ -436,3 +436,95 @@ async fn every_page_fits_phone_and_desktop_and_passes_axe() {
         problems.join("\n")
     );
 }
+
+/// examples/spa served as its README says, on 127.0.0.1, with a public client registered for
+/// it at `app` (its URL is the redirect and post-logout redirect URI) and written into its
+/// index.html: the page's URL.
+async fn serve_spa(app: &crate::helpers::TestApp) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/",
+        listener.local_addr().unwrap().port()
+    );
+    let spec = ClientSpec {
+        auth_method: tessera::core::model::AuthMethod::None,
+        post_logout_redirect_uris: vec![url.clone()],
+        ..ClientSpec::new("My SPA", vec![url.clone()])
+    };
+    let state = &app.state;
+    let created =
+        tessera::core::accounts::create_client(&state.store, &state.master, spec, state.now());
+    let client_id = created.await.unwrap().0.id;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/spa");
+    let index = std::fs::read_to_string(format!("{dir}/index.html"))
+        .unwrap()
+        .replace("http://127.0.0.1:8080", &app.base)
+        .replace(
+            "data-client-id=\"my-spa\"",
+            &format!("data-client-id=\"{client_id}\""),
+        );
+    let server = HttpServer::new(move || {
+        let index = index.clone();
+        App::new()
+            .route(
+                "/",
+                web::get().to(move || {
+                    let index = index.clone();
+                    async move { HttpResponse::Ok().content_type("text/html").body(index) }
+                }),
+            )
+            .route(
+                "/{file}",
+                web::get().to(move |file: web::Path<String>| async move {
+                    let kind = match file.as_str() {
+                        "app.js" => "text/javascript",
+                        "style.css" => "text/css",
+                        _ => return HttpResponse::NotFound().finish(),
+                    };
+                    let body = std::fs::read(format!("{dir}/{file}")).unwrap();
+                    HttpResponse::Ok().content_type(kind).body(body)
+                }),
+            )
+    })
+    .listen(listener)
+    .unwrap()
+    .workers(1)
+    .run();
+    actix_web::rt::spawn(server);
+    url
+}
+
+/// examples/spa in Chromium: a public client signs in with PKCE, redeems the code and calls
+/// userinfo from the page (CORS), then signs out through RP-initiated logout.
+#[actix_web::test]
+async fn the_single_page_app_signs_in_with_pkce_and_signs_out() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let Some(axe) = axe_source() else {
+        return;
+    };
+    let app = spawn_app().await;
+    let spa = serve_spa(&app).await;
+    browser.goto(&spa).await;
+    browser.click("#sign-in").await;
+    browser.type_into("#username", "alice").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    browser.press_enter_on("form.actions").await;
+    browser.find("#signed-in:not([hidden])").await;
+    let page = browser.source().await;
+    assert!(page.contains("Signed in as Alice Liddell."), "{page}");
+    assert!(
+        page.contains("alice@example.com"),
+        "userinfo answered the page: {page}"
+    );
+    let problems = browser.audit("spa-signed-in", &axe).await;
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+    browser.click("#sign-out").await;
+    browser.find("#sign-in:not([hidden])").await;
+    assert!(browser.source().await.contains("Not signed in."));
+    browser.goto(&app.url("/account/sessions")).await;
+    browser.find("#username").await; // Tessera's session ended too
+}

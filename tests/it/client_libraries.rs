@@ -27,13 +27,14 @@ fn require(found: bool, what: &str) -> bool {
     found
 }
 
-fn python_with_authlib() -> Option<String> {
+/// The interop Python if it can import `modules` (e.g. `"authlib, requests"`).
+pub fn python_with(modules: &str) -> Option<String> {
     let python = std::env::var("TESSERA_INTEROP_PYTHON").unwrap_or_else(|_| "python3".into());
     let found = Command::new(&python)
-        .args(["-c", "import authlib, requests"])
+        .args(["-c", &format!("import {modules}")])
         .output()
         .is_ok_and(|out| out.status.success());
-    let what = format!("a Python with Authlib and requests ({python}; set TESSERA_INTEROP_PYTHON)");
+    let what = format!("a Python with {modules} ({python}; set TESSERA_INTEROP_PYTHON)");
     require(found, &what).then_some(python)
 }
 
@@ -54,7 +55,7 @@ fn script(python: &str, args: &[&str]) -> String {
 
 #[actix_web::test]
 async fn authlib_authenticates_with_private_key_jwt() {
-    let Some(python) = python_with_authlib() else {
+    let Some(python) = python_with("authlib, requests") else {
         return;
     };
     let app = spawn_app().await;

@@ -24,6 +24,7 @@ mod logout;
 mod ops;
 mod par;
 mod postman;
+mod readme;
 mod refresh;
 mod replicas;
 mod request_objects;
