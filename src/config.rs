@@ -60,6 +60,7 @@ struct FileConfig {
     refresh_reuse_grace: Option<i64>,
     dpop_nonce: Option<bool>,
     require_par: Option<bool>,
+    require_mfa: Option<bool>,
     key_rotation_period: Option<i64>,
     clock_skew: Option<i64>,
     db_max_connections: Option<u32>,
@@ -115,6 +116,9 @@ pub struct Config {
     /// Every client must push its authorization requests to /par first (RFC 9126 §5); a
     /// client can also be registered to (`--require-par`).
     pub require_par: bool,
+    /// Every user must sign in with a second factor (TOTP); those without one enrol after
+    /// the password. Clients can also be registered to (`--require-mfa`).
+    pub require_mfa: bool,
     /// How long a signing key signs before its successor takes over (seconds).
     pub key_rotation_period: i64,
     /// Clock difference tolerated between Tessera and relying parties (seconds).
@@ -271,6 +275,7 @@ impl Config {
                 .unwrap_or(0),
             dpop_nonce: env_bool("TESSERA_DPOP_NONCE", file.dpop_nonce)?,
             require_par: env_bool("TESSERA_REQUIRE_PAR", file.require_par)?,
+            require_mfa: env_bool("TESSERA_REQUIRE_MFA", file.require_mfa)?,
             key_rotation_period: env_or("TESSERA_KEY_ROTATION_PERIOD", file.key_rotation_period)?
                 .unwrap_or(30 * 24 * 3600),
             clock_skew: file.clock_skew.unwrap_or(60),
@@ -347,6 +352,7 @@ impl Config {
             refresh_reuse_grace: self.refresh_reuse_grace,
             dpop_nonce: self.dpop_nonce,
             require_par: self.require_par,
+            require_mfa: self.require_mfa,
             assertion_audiences: ["", "/token", "/introspect", "/revoke", "/par"]
                 .iter()
                 .map(|path| format!("{}{path}", self.issuer))

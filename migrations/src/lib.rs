@@ -20,6 +20,7 @@ mod m20261203_000012_pushed_requests;
 mod m20261203_000013_client_profile;
 mod m20261203_000014_resources;
 mod m20261203_000015_client_secret_jwt;
+mod m20261203_000016_second_factors;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000013_client_profile::Migration),
             Box::new(m20261203_000014_resources::Migration),
             Box::new(m20261203_000015_client_secret_jwt::Migration),
+            Box::new(m20261203_000016_second_factors::Migration),
         ]
     }
 }

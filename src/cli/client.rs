@@ -91,6 +91,9 @@ pub struct CreateClient {
     /// Authorization requests must be pushed to /par first (RFC 9126)
     #[arg(long)]
     require_par: bool,
+    /// Users must sign in with a second factor (those without one enrol after the password)
+    #[arg(long)]
+    require_mfa: bool,
     /// Hold the client to a security profile: fapi2 (FAPI 2.0 Security Profile: PAR, PKCE
     /// S256, private_key_jwt, DPoP, no fragment responses)
     #[arg(long)]
@@ -135,6 +138,7 @@ impl CreateClient {
             jwks_uri: self.jwks_uri,
             require_dpop: self.require_dpop,
             require_par: self.require_par,
+            require_mfa: self.require_mfa,
             profile: self.profile,
         })
     }

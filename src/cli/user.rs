@@ -1,4 +1,4 @@
-//! `tessera user create | set-password | disable | enable | logout-everywhere | list`.
+//! `tessera user create | set-password | disable | enable | logout-everywhere | list | mfa`.
 
 use std::io::Read;
 
@@ -8,6 +8,7 @@ use super::operator::Operator;
 use super::output::{fail, listing, print};
 use crate::config::Config;
 use crate::core::accounts::{self, NewUser, UserSummary};
+use crate::core::enrolment;
 use crate::core::model::User;
 use crate::core::ports::UserRepo;
 
@@ -43,6 +44,29 @@ pub enum UserCommand {
         username: String,
     },
     List,
+    /// Second factors: enrol an authenticator app for a user, list, reset
+    #[command(subcommand)]
+    Mfa(MfaCommand),
+}
+
+#[derive(clap::Subcommand)]
+pub enum MfaCommand {
+    /// Enrol an authenticator app (TOTP) for the user; prints its secret, otpauth URI and
+    /// recovery codes once
+    EnrollTotp {
+        #[arg(long)]
+        username: String,
+    },
+    /// The user's second factors
+    List {
+        #[arg(long)]
+        username: String,
+    },
+    /// Remove the user's second factors (a lost phone) and end all their sessions
+    Reset {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 pub async fn run(config: Config, command: UserCommand, json_output: bool) -> Result<(), String> {
@@ -110,6 +134,39 @@ pub async fn run(config: Config, command: UserCommand, json_output: bool) -> Res
             let users = op.store.list_users().await.map_err(fail)?;
             let text = listing(&users, user_line, "no users");
             let value = json!(users.iter().map(UserSummary::from).collect::<Vec<_>>());
+            print(json_output, value, &text);
+        }
+        UserCommand::Mfa(MfaCommand::EnrollTotp { username }) => {
+            let enrolled = enrolment::enroll_totp(&cx, &username).await.map_err(fail)?;
+            let text = format!(
+                "authenticator app enrolled for {username}\n  secret: {}\n  otpauth URI: {}\n  recovery codes (each works once):\n    {}",
+                enrolled.secret,
+                enrolled.otpauth_uri,
+                enrolled.recovery_codes.join("\n    ")
+            );
+            print(json_output, json!(enrolled), &text);
+        }
+        UserCommand::Mfa(MfaCommand::List { username }) => {
+            let factors = enrolment::second_factors(&cx, &username)
+                .await
+                .map_err(fail)?;
+            let text = match factors.totp_since {
+                Some(since) => format!(
+                    "{username}: authenticator app since {since}; {} unused recovery code(s)",
+                    factors.recovery_codes_left
+                ),
+                None => format!("{username}: no second factor"),
+            };
+            let mut value = json!(factors);
+            value["username"] = json!(username);
+            print(json_output, value, &text);
+        }
+        UserCommand::Mfa(MfaCommand::Reset { username }) => {
+            let ended = enrolment::reset_second_factors(&cx, &op.notifier, &username)
+                .await
+                .map_err(fail)?;
+            let text = format!("second factors of {username} removed; ended {ended} session(s)");
+            let value = json!({"username": username, "mfa_reset": true, "sessions_ended": ended});
             print(json_output, value, &text);
         }
     }

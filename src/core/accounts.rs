@@ -126,6 +126,7 @@ pub async fn create_client<S: ClientRepo>(
         jwks_uri: spec.jwks_uri,
         require_dpop: spec.require_dpop,
         require_par: spec.require_par,
+        require_mfa: spec.require_mfa,
         profile: spec.profile,
     };
     store.insert_client(&client).await?;

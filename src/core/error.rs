@@ -21,6 +21,8 @@ pub enum ErrorCode {
     TemporarilyUnavailable,
     LoginRequired,
     ConsentRequired,
+    /// OIDC Core §3.1.2.6: the request needs the user's interaction (prompt=none).
+    InteractionRequired,
     RequestNotSupported,
     RequestUriNotSupported,
     RegistrationNotSupported,
@@ -46,6 +48,7 @@ wire_names!(ErrorCode {
     ServerError => "server_error",
     TemporarilyUnavailable => "temporarily_unavailable",
     LoginRequired => "login_required",
+    InteractionRequired => "interaction_required",
     ConsentRequired => "consent_required",
     RequestNotSupported => "request_not_supported",
     RequestUriNotSupported => "request_uri_not_supported",

@@ -1,15 +1,19 @@
 //! Signing in with a password: the credential check (throttled per account and per IP,
-//! argon2id off the request threads, the same work for unknown users), then the browser's
-//! session: refreshed when it already belongs to this user, otherwise the previous user's
-//! session ends (one browser, one signed-in user) and a new one starts.
+//! argon2id off the request threads, the same work for unknown users), then, for a user who
+//! has (or must enrol) a second factor, the proof of the password that waits for it (see
+//! `mfa`), else the browser's session: refreshed when it already belongs to this user,
+//! otherwise the previous user's session ends (one browser, one signed-in user) and a new one
+//! starts.
 
 use std::time::Duration;
 
 use super::Ctx;
-use super::error::{OAuthError, Unavailable};
-use super::model::{Device, Session, User};
+use super::error::{OAuthError, StoreError, Unavailable};
+use super::mfa::{self, Needed};
+use super::model::{Client, Device, Session, User};
 use super::ports::{
-    ClientRepo, GrantRepo, Notifier, Offload, RevocationList, SessionRepo, ThrottleRepo, UserRepo,
+    ClientRepo, FactorRepo, GrantRepo, Notifier, Offload, RevocationList, SessionRepo,
+    ThrottleRepo, UserRepo,
 };
 use super::sessions::{self, SignedIn};
 use super::throttle::Attempts;
@@ -39,6 +43,21 @@ pub enum Refusal {
 pub enum SignIn {
     Done(Box<SignedInNow>),
     Refused(Refusal),
+    /// The password was right; the second factor comes next (or its enrolment, `enroll`).
+    /// `pending` is the sealed proof of the password, for a cookie.
+    SecondFactor {
+        pending: String,
+        enroll: bool,
+    },
+}
+
+/// What decides whether a second factor is asked for, besides the user's own factors.
+#[derive(Clone, Copy, Default)]
+pub struct Demands<'a> {
+    /// The application being signed in to, which may require one.
+    pub client: Option<&'a Client>,
+    /// The request asked for the MFA level (acr_values).
+    pub second_factor: bool,
 }
 
 /// A browser that has just signed in.
@@ -53,9 +72,10 @@ pub async fn sign_in<S, O, N>(
     offload: &O,
     notifier: &N,
     attempt: Attempt<'_>,
+    demands: Demands<'_>,
 ) -> Result<SignIn, OAuthError>
 where
-    S: UserRepo + ThrottleRepo + SessionRepo + GrantRepo + ClientRepo + RevocationList,
+    S: UserRepo + ThrottleRepo + SessionRepo + GrantRepo + ClientRepo + RevocationList + FactorRepo,
     O: Offload,
     N: Notifier,
 {
@@ -65,12 +85,120 @@ where
         Ok(user) => user,
         Err(refusal) => return Ok(SignIn::Refused(refusal)),
     };
-    let (session, cookie_token) =
-        start_browser_session(cx, notifier, attempt.browser, &user, attempt.device).await?;
+    let needed = mfa::needed(cx, &user.id, demands.client, demands.second_factor).await?;
+    if needed != Needed::Nothing {
+        return Ok(SignIn::SecondFactor {
+            pending: mfa::seal_pending(cx.secrets, &user.id, cx.now),
+            enroll: needed == Needed::Enroll,
+        });
+    }
+    let (session, cookie_token) = start_browser_session(
+        cx,
+        notifier,
+        attempt.browser,
+        &user,
+        attempt.device,
+        mfa::AMR_PASSWORD,
+    )
+    .await?;
     Ok(SignIn::Done(Box::new(SignedInNow {
         signed: SignedIn { session, user },
         cookie_token,
     })))
+}
+
+/// The user whose password this browser gave, from the sealed proof in its cookie; None
+/// when there is none, it is forged or expired, or the user was disabled since.
+pub async fn pending_user<S: UserRepo>(
+    cx: &Ctx<'_, S>,
+    pending: Option<&str>,
+) -> Result<Option<User>, StoreError> {
+    let Some(user_id) = pending.and_then(|p| mfa::open_pending(cx.secrets, p, cx.now)) else {
+        return Ok(None);
+    };
+    let user = cx.store.find_user(&user_id).await?;
+    Ok(user.filter(|u| !u.disabled))
+}
+
+/// A second factor given after the password.
+pub enum SecondFactorAnswer {
+    Done(Box<SignedInNow>),
+    Refused(mfa::CodeRefusal),
+}
+
+/// Checks the second factor of `user` (who gave the password), then signs the browser in
+/// with both methods (amr `pwd otp mfa`).
+pub async fn second_factor<S, N>(
+    cx: &Ctx<'_, S>,
+    notifier: &N,
+    user: User,
+    code: &str,
+    ip: Option<&str>,
+    (browser, device): (Option<SignedIn>, Device),
+) -> Result<SecondFactorAnswer, OAuthError>
+where
+    S: FactorRepo + ThrottleRepo + SessionRepo + GrantRepo + ClientRepo + RevocationList,
+    N: Notifier,
+{
+    if let Err(refusal) = mfa::check(cx, &user.id, code, ip).await? {
+        return Ok(SecondFactorAnswer::Refused(refusal));
+    }
+    let signed_in = signed_in_with_both(cx, notifier, user, (browser, device)).await?;
+    Ok(SecondFactorAnswer::Done(Box::new(signed_in)))
+}
+
+/// An authenticator app enrolled during sign-in.
+pub enum Enrolled {
+    /// Signed in; the recovery codes are to be shown once.
+    Done {
+        signed_in: Box<SignedInNow>,
+        recovery_codes: Vec<String>,
+    },
+    Refused(mfa::CodeRefusal),
+}
+
+/// Confirms the enrolment of `user` (who gave the password) with its first code, then signs
+/// the browser in with both methods.
+pub async fn enroll<S, N>(
+    cx: &Ctx<'_, S>,
+    notifier: &N,
+    user: User,
+    code: &str,
+    ip: Option<&str>,
+    (browser, device): (Option<SignedIn>, Device),
+) -> Result<Enrolled, OAuthError>
+where
+    S: FactorRepo + ThrottleRepo + SessionRepo + GrantRepo + ClientRepo + RevocationList,
+    N: Notifier,
+{
+    let recovery_codes = match mfa::confirm_totp(cx, &user.id, code, ip).await? {
+        Ok(codes) => codes,
+        Err(refusal) => return Ok(Enrolled::Refused(refusal)),
+    };
+    let signed_in = signed_in_with_both(cx, notifier, user, (browser, device)).await?;
+    Ok(Enrolled::Done {
+        signed_in: Box::new(signed_in),
+        recovery_codes,
+    })
+}
+
+async fn signed_in_with_both<S, N>(
+    cx: &Ctx<'_, S>,
+    notifier: &N,
+    user: User,
+    (browser, device): (Option<SignedIn>, Device),
+) -> Result<SignedInNow, OAuthError>
+where
+    S: SessionRepo + GrantRepo + ClientRepo + RevocationList,
+    N: Notifier,
+{
+    let amr = mfa::AMR_SECOND_FACTOR;
+    let (session, cookie_token) =
+        start_browser_session(cx, notifier, browser, &user, device, amr).await?;
+    Ok(SignedInNow {
+        signed: SignedIn { session, user },
+        cookie_token,
+    })
 }
 
 /// Checks a password, throttled per account and per IP (see `throttle`).
@@ -112,13 +240,15 @@ where
     }
 }
 
-/// Signs `user` in on this browser; returns the session and, for a new one, its cookie token.
-async fn start_browser_session<S, N>(
+/// Signs `user` in on this browser, authenticated by the methods `amr`; returns the session
+/// and, for a new one, its cookie token.
+pub(crate) async fn start_browser_session<S, N>(
     cx: &Ctx<'_, S>,
     notifier: &N,
     browser: Option<SignedIn>,
     user: &User,
     device: Device,
+    amr: &str,
 ) -> Result<(Session, Option<String>), OAuthError>
 where
     S: SessionRepo + GrantRepo + ClientRepo + RevocationList,
@@ -126,8 +256,11 @@ where
 {
     match browser {
         Some(current) if current.user.id == user.id => {
-            cx.store.reauthenticate(&current.session.id, cx.now).await?;
+            cx.store
+                .reauthenticate(&current.session.id, amr, cx.now)
+                .await?;
             let session = Session {
+                amr: amr.to_owned(),
                 auth_time: cx.now,
                 last_seen_at: cx.now,
                 ..current.session
@@ -144,7 +277,7 @@ where
                 token_hash: hash(&token),
                 user_id: user.id.clone(),
                 device,
-                amr: "pwd".into(),
+                amr: amr.to_owned(),
                 auth_time: cx.now,
                 created_at: cx.now,
                 last_seen_at: cx.now,
@@ -176,6 +309,7 @@ mod tests {
         match outcome {
             SignIn::Done(done) => (done.signed, done.cookie_token),
             SignIn::Refused(r) => panic!("refused: {r:?}"),
+            SignIn::SecondFactor { .. } => panic!("no second factor here"),
         }
     }
 
@@ -188,7 +322,8 @@ mod tests {
         }
         let cx = context(&store, &policy, 100);
         let recorder = Recorder::default();
-        let sign_in = |a| block_on(sign_in(&cx, &Inline, &recorder, a)).unwrap();
+        let sign_in =
+            |a| block_on(sign_in(&cx, &Inline, &recorder, a, Demands::default())).unwrap();
         let (alice, cookie) = signed(sign_in(attempt("alice", "correct horse", None)));
         assert!(cookie.is_some(), "a new session sets a cookie");
         let (again, cookie) = signed(sign_in(attempt(
@@ -231,6 +366,7 @@ mod tests {
                 &Inline,
                 &recorder,
                 attempt(name, password, None),
+                Demands::default(),
             ))
             .unwrap();
             assert!(

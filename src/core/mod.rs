@@ -9,11 +9,13 @@ pub mod accounts;
 pub mod authorize;
 pub mod consent;
 pub mod dpop;
+pub mod enrolment;
 pub mod error;
 pub mod grants;
 pub mod introspection;
 pub mod login;
 pub mod logout;
+pub mod mfa;
 pub mod model;
 pub mod params;
 pub mod pkce;
@@ -25,6 +27,7 @@ pub mod scope;
 pub mod sessions;
 pub mod throttle;
 pub mod token;
+pub mod totp;
 pub mod userinfo;
 
 #[cfg(test)]
@@ -59,6 +62,8 @@ pub struct Policy {
     pub dpop_nonce: bool,
     /// Authorization requests must be pushed first (RFC 9126 §5), by every client.
     pub require_par: bool,
+    /// Every user must sign in with a second factor (enrolling one if they have none).
+    pub require_mfa: bool,
     /// What a client assertion's `aud` may be: the issuer, or the URL of an endpoint where
     /// clients authenticate.
     pub assertion_audiences: Vec<String>,

@@ -107,6 +107,8 @@ pub struct Client {
     pub require_dpop: bool,
     /// Authorization requests must be pushed first (RFC 9126 §6).
     pub require_par: bool,
+    /// Its users must sign in with a second factor (enrolling one if they have none).
+    pub require_mfa: bool,
     pub profile: Option<Profile>,
 }
 
@@ -177,6 +179,7 @@ pub struct ClientSpec {
     pub jwks_uri: Option<String>,
     pub require_dpop: bool,
     pub require_par: bool,
+    pub require_mfa: bool,
     pub profile: Option<Profile>,
 }
 
@@ -205,6 +208,7 @@ impl ClientSpec {
             jwks_uri: None,
             require_dpop: false,
             require_par: false,
+            require_mfa: false,
             profile: None,
         }
     }
@@ -221,6 +225,26 @@ pub struct User {
     pub disabled: bool,
     pub password_changed_at: i64,
     pub created_at: i64,
+}
+
+/// A user's authenticator app (TOTP, RFC 6238).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TotpFactor {
+    pub user_id: String,
+    /// The shared secret, sealed under the master key (bound to the user id).
+    pub secret_sealed: String,
+    /// None while an enrolment waits for its first code.
+    pub confirmed_at: Option<i64>,
+    /// The last time step whose code was accepted: no code of it or before works again.
+    pub last_step: Option<i64>,
+    pub created_at: i64,
+}
+
+impl TotpFactor {
+    /// What a sealed secret is bound to (the AES-GCM associated data).
+    pub fn secret_label(user_id: &str) -> String {
+        format!("totp:{user_id}")
+    }
 }
 
 /// Where a browser signed in from, as shown on the user's device list.

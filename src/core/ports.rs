@@ -11,7 +11,7 @@ use std::sync::Arc;
 use super::error::StoreError;
 use super::model::{
     AuthCode, Client, Failures, Grant, Interaction, PushedRequest, RefreshToken, Resource, Revoked,
-    Session, User,
+    Session, TotpFactor, User,
 };
 use crate::keys::{JwkSet, JwksError, StoredKey};
 
@@ -64,12 +64,51 @@ pub trait SessionRepo: Sync {
         user_id: &str,
         now: i64,
     ) -> impl Future<Output = Stored<Vec<Session>>> + Send;
-    /// A fresh authentication in an existing session (prompt=login, max_age).
-    fn reauthenticate(&self, id: &str, now: i64) -> impl Future<Output = Stored<()>> + Send;
+    /// A fresh authentication in an existing session (prompt=login, max_age, a second
+    /// factor): its methods become `amr`.
+    fn reauthenticate(
+        &self,
+        id: &str,
+        amr: &str,
+        now: i64,
+    ) -> impl Future<Output = Stored<()>> + Send;
     /// The device was used: its "last seen" moves.
     fn touch_session(&self, id: &str, now: i64) -> impl Future<Output = Stored<()>> + Send;
     /// Marks the session ended; false if it had ended already.
     fn end_session(&self, id: &str, now: i64) -> impl Future<Output = Stored<bool>> + Send;
+}
+
+/// Users' second factors: an authenticator app (TOTP) and recovery codes.
+pub trait FactorRepo: Sync {
+    fn totp(&self, user_id: &str) -> impl Future<Output = Stored<Option<TotpFactor>>> + Send;
+    /// Sets the user's TOTP factor, replacing any other (a new enrolment starts unconfirmed).
+    fn put_totp(&self, factor: &TotpFactor) -> impl Future<Output = Stored<()>> + Send;
+    /// Records `step` as used, with one conditional update that succeeds only if it is later
+    /// than the last step used: false when this or a later code was used first (on any
+    /// replica). `confirm_at` also confirms an enrolment.
+    fn use_totp_step(
+        &self,
+        user_id: &str,
+        step: i64,
+        confirm_at: Option<i64>,
+    ) -> impl Future<Output = Stored<bool>> + Send;
+    /// Replaces the user's recovery codes with these (hashes).
+    fn replace_recovery_codes(
+        &self,
+        user_id: &str,
+        hashes: &[String],
+        now: i64,
+    ) -> impl Future<Output = Stored<()>> + Send;
+    /// Marks an unused code used; false if the user has no unused code with that hash.
+    fn use_recovery_code(
+        &self,
+        user_id: &str,
+        hash: &str,
+        now: i64,
+    ) -> impl Future<Output = Stored<bool>> + Send;
+    fn unused_recovery_codes(&self, user_id: &str) -> impl Future<Output = Stored<usize>> + Send;
+    /// Removes the user's TOTP factor and recovery codes.
+    fn delete_factors(&self, user_id: &str) -> impl Future<Output = Stored<()>> + Send;
 }
 
 pub trait InteractionRepo: Sync {

@@ -21,6 +21,11 @@ impl Attempts {
         Self::new(policy, "user", username, ip)
     }
 
+    /// A user's second factor (one-time or recovery codes), guessed from `ip`.
+    pub fn second_factor(policy: &Policy, user_id: &str, ip: Option<&str>) -> Self {
+        Self::new(policy, "mfa", user_id, ip)
+    }
+
     /// A client's secret, guessed from `ip`.
     pub fn client(policy: &Policy, client_id: &str, ip: Option<&str>) -> Self {
         Self::new(policy, "client", client_id, ip)

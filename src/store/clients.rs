@@ -36,6 +36,7 @@ impl ClientRepo for Store {
             jwks_uri: Set(c.jwks_uri.clone()),
             require_dpop: Set(c.require_dpop),
             require_par: Set(c.require_par),
+            require_mfa: Set(c.require_mfa),
             profile: Set(c.profile.map(|p| p.to_string())),
             secret_sealed: Set(c.secret_sealed.clone()),
         }
@@ -117,6 +118,7 @@ fn to_client(row: client::Model) -> Client {
         jwks_uri: row.jwks_uri,
         require_dpop: row.require_dpop,
         require_par: row.require_par,
+        require_mfa: row.require_mfa,
         profile: row.profile.and_then(|p| p.parse().ok()),
         secret_sealed: row.secret_sealed,
     }

@@ -37,6 +37,7 @@ pub mod client {
         pub jwks_uri: Option<String>,
         pub require_dpop: bool,
         pub require_par: bool,
+        pub require_mfa: bool,
         pub profile: Option<String>,
         pub secret_sealed: Option<String>,
     }
@@ -288,6 +289,39 @@ pub mod resource {
         pub scopes: String,
         pub owner_client_id: Option<String>,
         pub created_at: i64,
+    }
+    no_relations!();
+}
+
+pub mod totp_factor {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "totp_factors")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        #[sea_orm(column_type = "Text")]
+        pub secret_sealed: String,
+        pub confirmed_at: Option<i64>,
+        pub last_step: Option<i64>,
+        pub created_at: i64,
+    }
+    no_relations!();
+}
+
+pub mod recovery_code {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "recovery_codes")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub code_hash: String,
+        pub created_at: i64,
+        pub used_at: Option<i64>,
     }
     no_relations!();
 }

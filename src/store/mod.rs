@@ -7,6 +7,7 @@ mod batch;
 mod cache;
 mod clients;
 mod entities;
+mod factors;
 mod flows;
 mod keys;
 mod purge;

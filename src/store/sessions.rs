@@ -62,9 +62,10 @@ impl SessionRepo for Store {
         Ok(rows.into_iter().map(to_session).collect())
     }
 
-    async fn reauthenticate(&self, id: &str, now: i64) -> Result<(), StoreError> {
+    async fn reauthenticate(&self, id: &str, amr: &str, now: i64) -> Result<(), StoreError> {
         session::Entity::update_many()
             .col_expr(session::Column::AuthTime, Expr::value(now))
+            .col_expr(session::Column::Amr, Expr::value(amr))
             .col_expr(session::Column::LastSeenAt, Expr::value(now))
             .filter(session::Column::Id.eq(id))
             .exec(&self.writer)

@@ -16,6 +16,8 @@ pub struct IdTokenClaims {
     pub nonce: Option<String>,
     pub sid: String,
     pub amr: Vec<String>,
+    /// The level the authentication reached (see `core::mfa::ACR_VALUES`).
+    pub acr: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at_hash: Option<String>,
     #[serde(flatten)]

@@ -5,7 +5,7 @@
 use actix_web::HttpRequest;
 use actix_web::http::header;
 
-use super::cookies::{check_csrf, session_token};
+use super::cookies::{csrf_matches, session_token};
 use super::errors::{AccountPageError, PageError};
 use super::state::AppState;
 use crate::core::access::Presented;
@@ -172,6 +172,29 @@ pub async fn signed_form(
     let form = form_params(req, body).map_err(PageError::from)?;
     check_csrf(state, req, form.get("csrf"))?;
     Ok((form, require_signed_in(state, req).await?))
+}
+
+/// Refuses a form whose CSRF token is not this browser's (double submit).
+pub fn check_csrf(
+    state: &AppState,
+    req: &HttpRequest,
+    submitted: Option<&str>,
+) -> Result<(), PageError> {
+    if csrf_matches(state, req, submitted) {
+        Ok(())
+    } else {
+        Err(PageError::forbidden(
+            "the form's security token is missing or does not match; reload the page and try again",
+        ))
+    }
+}
+
+/// The browser's current session, if any, and the device it is.
+pub async fn browser_device(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<(Option<SignedIn>, Device), StoreError> {
+    Ok((signed_in(state, req).await?, device(req)))
 }
 
 /// A login form's credentials, and the browser and device they came from.

@@ -18,8 +18,8 @@ use actix_web::http::header;
 use actix_web::{App, HttpResponse, HttpServer, web};
 
 use handlers::{
-    account, admin, authorize, consent, discovery, health, introspect, jwks, login, logout, par,
-    revoke, token, userinfo,
+    account, admin, authorize, consent, discovery, health, introspect, jwks, login, logout, mfa,
+    par, revoke, token, userinfo,
 };
 use state::AppState;
 
@@ -67,6 +67,28 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/authorize", web::post().to(authorize::authorize_post))
         .route("/login", web::get().to(login::login_page))
         .route("/login", web::post().to(login::login_submit))
+        .route(
+            "/login/second-factor",
+            web::get().to(mfa::second_factor_page),
+        )
+        .route(
+            "/login/second-factor",
+            web::post().to(mfa::second_factor_submit),
+        )
+        .route("/login/enroll", web::get().to(mfa::enroll_page))
+        .route("/login/enroll", web::post().to(mfa::enroll_submit))
+        .route("/login/resume", web::get().to(mfa::resume))
+        .route("/account/mfa", web::get().to(mfa::account_page))
+        .route("/account/mfa/totp", web::post().to(mfa::account_enroll))
+        .route(
+            "/account/mfa/totp/confirm",
+            web::post().to(mfa::account_confirm),
+        )
+        .route(
+            "/account/mfa/recovery-codes",
+            web::post().to(mfa::account_recovery_codes),
+        )
+        .route("/account/mfa/remove", web::post().to(mfa::account_remove))
         .route("/consent", web::get().to(consent::consent_page))
         .route("/consent", web::post().to(consent::consent_submit))
         .route("/token", web::post().to(token::token))

@@ -5,9 +5,12 @@ use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use askama::Template;
 
+use super::cookies;
 use super::errors::PageError;
-use super::respond::html;
+use super::respond::{authorization_response, html, see_other};
+use super::state::AppState;
 use super::views;
+use crate::core::authorize::Outcome;
 use crate::core::error::OAuthError;
 
 /// A rendered page, setting `cookie` when there is one.
@@ -30,4 +33,26 @@ pub fn with_cookie(
             .map_err(|_| OAuthError::server_error())?;
     }
     Ok(response)
+}
+
+/// Sends the browser where an authorization outcome says; before a second factor, with the
+/// sealed proof of the first one as a cookie.
+pub fn outcome(state: &AppState, outcome: Outcome) -> Result<HttpResponse, PageError> {
+    Ok(match outcome {
+        Outcome::Respond(response) => authorization_response(response),
+        Outcome::Login { interaction } => see_other(&format!("/login?interaction={interaction}")),
+        Outcome::Consent { interaction } => {
+            see_other(&format!("/consent?interaction={interaction}"))
+        }
+        Outcome::SecondFactor {
+            interaction,
+            pending,
+            enroll,
+        } => {
+            let page = if enroll { "enroll" } else { "second-factor" };
+            let to = see_other(&format!("/login/{page}?interaction={interaction}"));
+            let cookie = cookies::pending_second_factor(state, pending);
+            return with_cookie(to, Some(cookie));
+        }
+    })
 }

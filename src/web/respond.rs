@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::state::AppState;
 use super::views;
-use crate::core::authorize::{AuthResponse, Outcome, ResponseMode};
+use crate::core::authorize::{AuthResponse, ResponseMode};
 use crate::core::login::Refusal;
 use crate::secret::random_token;
 
@@ -60,20 +60,9 @@ pub fn no_store_json(body: impl Serialize) -> HttpResponse {
         .json(body)
 }
 
-/// Sends the browser where an authorization outcome says.
-pub fn outcome(outcome: Outcome) -> HttpResponse {
-    match outcome {
-        Outcome::Respond(response) => authorization_response(response),
-        Outcome::Login { interaction } => see_other(&format!("/login?interaction={interaction}")),
-        Outcome::Consent { interaction } => {
-            see_other(&format!("/consent?interaction={interaction}"))
-        }
-    }
-}
-
 /// The authorization response in the requested response_mode (OAuth 2.0 Multiple Response
 /// Types §2, Form Post Response Mode).
-fn authorization_response(response: AuthResponse) -> HttpResponse {
+pub fn authorization_response(response: AuthResponse) -> HttpResponse {
     let encoded = || {
         url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(response.params.iter().map(|(k, v)| (*k, v.as_str())))

@@ -9,6 +9,7 @@ use crate::core::consent::ConsentPrompt;
 use crate::core::error::OAuthError;
 use crate::core::login::Refusal;
 use crate::core::logout::LogoutRequest;
+use crate::core::mfa::{CodeRefusal, Enrolment, Factors};
 use crate::core::model::Session;
 use crate::core::params::Params;
 use crate::password::PolicyError;
@@ -392,5 +393,131 @@ mod tests {
             policy_message(&PolicyError::TooShort),
             "The password must have at least 8 characters."
         );
+    }
+}
+
+/// Where a second-factor page was reached from: an application's sign-in, or the account.
+pub struct SecondFactorContext<'a> {
+    pub client_name: &'a str,
+    pub username: &'a str,
+    /// The interaction's id; empty for the account pages.
+    pub interaction: &'a str,
+    pub csrf: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "second_factor.html")]
+pub struct SecondFactorPage<'a> {
+    at: SecondFactorContext<'a>,
+    error: Option<String>,
+}
+
+impl<'a> SecondFactorPage<'a> {
+    pub fn new(at: SecondFactorContext<'a>, error: Option<String>) -> Self {
+        Self { at, error }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "enroll.html")]
+pub struct EnrollPage<'a> {
+    at: SecondFactorContext<'a>,
+    /// Where the code is posted.
+    action: &'a str,
+    qr_svg: String,
+    secret: &'a str,
+    uri: &'a str,
+    error: Option<String>,
+}
+
+impl<'a> EnrollPage<'a> {
+    pub fn new(
+        at: SecondFactorContext<'a>,
+        action: &'a str,
+        enrolment: &'a Enrolment,
+        error: Option<String>,
+    ) -> Self {
+        Self {
+            at,
+            action,
+            qr_svg: qr_svg(&enrolment.uri),
+            secret: &enrolment.secret,
+            uri: &enrolment.uri,
+            error,
+        }
+    }
+}
+
+/// The otpauth URI as an inline SVG QR code (no script, no image request).
+fn qr_svg(uri: &str) -> String {
+    match qrcode::QrCode::new(uri.as_bytes()) {
+        Ok(code) => {
+            let svg = code
+                .render::<qrcode::render::svg::Color<'_>>()
+                .min_dimensions(200, 200)
+                .quiet_zone(true)
+                .build();
+            // Inline in the page: without the XML declaration.
+            svg.find("<svg")
+                .map_or(svg.clone(), |at| svg[at..].to_owned())
+        }
+        Err(_) => String::new(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "recovery_codes.html")]
+pub struct RecoveryCodesPage<'a> {
+    codes: &'a [String],
+    continue_to: &'a str,
+}
+
+impl<'a> RecoveryCodesPage<'a> {
+    pub fn new(codes: &'a [String], continue_to: &'a str) -> Self {
+        Self { codes, continue_to }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "mfa.html")]
+pub struct MfaPage<'a> {
+    username: &'a str,
+    totp_since: Option<String>,
+    codes_left: usize,
+    csrf: &'a str,
+    notice: Option<&'static str>,
+}
+
+impl<'a> MfaPage<'a> {
+    pub fn new(username: &'a str, factors: &Factors, csrf: &'a str, done: Option<&str>) -> Self {
+        Self {
+            username,
+            totp_since: factors.totp_since.map(format_time),
+            codes_left: factors.recovery_codes_left,
+            csrf,
+            notice: match done {
+                Some("removed") => {
+                    Some("Two-step verification is off. Your other devices were signed out.")
+                }
+                Some("enrolled") => Some("Two-step verification is on."),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// Why a second-factor code was refused, for the page.
+pub fn code_refusal_message(refusal: &CodeRefusal) -> String {
+    match refusal {
+        CodeRefusal::Wrong { .. } => {
+            "That code is not right, or was already used. Enter the current code from your authenticator app, or a recovery code.".into()
+        }
+        CodeRefusal::Locked { seconds } => format!(
+            "Too many wrong codes. Try again in {}.",
+            describe_wait(*seconds)
+        ),
+        CodeRefusal::NotEnrolled => {
+            "No authenticator app is set up for this account yet.".into()
+        }
     }
 }

@@ -528,3 +528,67 @@ async fn the_single_page_app_signs_in_with_pkce_and_signs_out() {
     browser.goto(&app.url("/account/sessions")).await;
     browser.find("#username").await; // Tessera's session ended too
 }
+
+/// The text after `marker` up to the next `<` in the page.
+fn text_after(html: &str, marker: &str) -> String {
+    let start = html.find(marker).unwrap_or_else(|| panic!("no {marker}")) + marker.len();
+    html[start..start + html[start..].find('<').unwrap()].to_owned()
+}
+
+/// Two-step verification in Chromium: set up on the account page (QR code, first code,
+/// recovery codes), then asked for after the password; every page audited and screenshotted.
+#[actix_web::test]
+async fn two_step_verification_pages_fit_and_pass_axe() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let Some(axe) = axe_source() else {
+        return;
+    };
+    let app = spawn_app().await;
+    let mut problems = Vec::new();
+    let code = |secret: &str, app: &crate::helpers::TestApp| {
+        let bytes = tessera::core::totp::base32_decode(secret).unwrap();
+        let step = tessera::core::totp::step_at(app.state.now());
+        tessera::core::totp::code(&bytes, u64::try_from(step).unwrap())
+    };
+    let sign_in = async |browser: &Browser| {
+        browser.goto(&app.url("/account/login")).await;
+        browser.type_into("#username", "alice").await;
+        browser.type_into("#password", PASSWORD).await;
+        browser.click("button[type=submit]").await;
+    };
+    sign_in(&browser).await;
+    browser.find(".badge").await;
+    browser.goto(&app.url("/account/mfa")).await;
+    browser.find("#set-up").await;
+    problems.extend(browser.audit("mfa-off", &axe).await);
+    browser.click("#set-up").await;
+    browser.find(".qr svg").await;
+    problems.extend(browser.audit("enroll", &axe).await);
+    let secret = text_after(&browser.source().await, "class=\"secret\">");
+    browser.type_into("#code", &code(&secret, &app)).await;
+    browser.click("button[type=submit]").await;
+    browser.find("#recovery-codes").await;
+    problems.extend(browser.audit("recovery-codes", &axe).await);
+    browser.click("#continue").await;
+    browser.find("#remove").await;
+    problems.extend(browser.audit("mfa-on", &axe).await);
+
+    // Signed out, then in again: the code comes after the password.
+    browser.goto(&app.url("/logout")).await;
+    browser.click("button[name=confirm]").await;
+    browser.find("h1").await;
+    sign_in(&browser).await;
+    browser.find("#code").await;
+    problems.extend(browser.audit("second-factor", &axe).await);
+    app.advance(30);
+    browser.type_into("#code", &code(&secret, &app)).await;
+    browser.click("button[type=submit]").await;
+    browser.find(".badge").await;
+    assert!(
+        problems.is_empty(),
+        "pages to fix:\n{}",
+        problems.join("\n")
+    );
+}

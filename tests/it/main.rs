@@ -21,6 +21,7 @@ mod gateways;
 mod hardening;
 mod http_fuzz;
 mod logout;
+mod mfa;
 mod ops;
 mod par;
 mod postman;

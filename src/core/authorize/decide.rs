@@ -3,6 +3,7 @@
 
 use super::request::AuthorizeRequest;
 use crate::core::error::ErrorCode;
+use crate::core::mfa;
 
 /// What the browser's existing session, if any, means for this request.
 #[derive(Clone, Copy, Debug)]
@@ -12,11 +13,16 @@ pub struct SessionFacts {
     pub fresh: bool,
     /// login_hint names a different user than the session's.
     pub hint_mismatch: bool,
+    /// The session's authentication included a second factor.
+    pub second_factor: bool,
 }
 
 #[derive(Debug, PartialEq)]
 pub enum Next {
     Login,
+    /// Signed in, but the request asks for a higher level than the session reached: the
+    /// second factor now (OIDC Core §3.1.2.1, acr_values).
+    StepUp,
     Consent,
     Issue,
     Fail(ErrorCode, &'static str),
@@ -41,6 +47,16 @@ pub fn decide(
             Next::Fail(ErrorCode::LoginRequired, "the user is not signed in")
         } else {
             Next::Login
+        };
+    }
+    if session.is_some_and(|s| !s.second_factor) && mfa::wants_second_factor(&req.acr_values) {
+        return if req.prompt.none {
+            Next::Fail(
+                ErrorCode::InteractionRequired,
+                "the session did not use a second factor, which the request asks for",
+            )
+        } else {
+            Next::StepUp
         };
     }
     if req.prompt.consent || !req.scope.is_covered_by(consented) {
@@ -74,6 +90,7 @@ mod tests {
             auth_time: 1000,
             fresh: false,
             hint_mismatch: false,
+            second_factor: false,
         };
         assert_eq!(decide(&req, None, &[], 2000), Next::Login);
         assert_eq!(decide(&req, Some(old), &[], 2000), Next::Consent);
@@ -112,5 +129,34 @@ mod tests {
             ..Prompt::default()
         };
         assert_eq!(decide(&req, Some(old), &openid, 2000), Next::Login);
+    }
+
+    #[test]
+    fn asking_for_the_mfa_level_steps_a_password_session_up() {
+        let c = client(AuthMethod::ClientSecretBasic);
+        let p = params(&[("acr_values", mfa::ACR_MFA)]);
+        let mut req = validate(&c, &p, verified_redirect_uri(&c, &p).unwrap()).unwrap();
+        let openid = vec!["openid".to_string()];
+        let password = SessionFacts {
+            auth_time: 1000,
+            fresh: false,
+            hint_mismatch: false,
+            second_factor: false,
+        };
+        let strong = SessionFacts {
+            second_factor: true,
+            ..password
+        };
+        assert_eq!(decide(&req, Some(password), &openid, 2000), Next::StepUp);
+        assert_eq!(decide(&req, Some(strong), &openid, 2000), Next::Issue);
+        assert_eq!(decide(&req, None, &openid, 2000), Next::Login);
+        req.prompt.none = true;
+        assert!(matches!(
+            decide(&req, Some(password), &openid, 2000),
+            Next::Fail(ErrorCode::InteractionRequired, _)
+        ));
+        req.prompt.none = false;
+        req.acr_values = vec![mfa::ACR_MFA.into(), mfa::ACR_PASSWORD.into()];
+        assert_eq!(decide(&req, Some(password), &openid, 2000), Next::Issue);
     }
 }

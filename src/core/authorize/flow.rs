@@ -7,12 +7,14 @@ use super::request::{self, AuthorizeRequest, ReturnTo};
 use super::{par, request_object};
 use crate::core::Ctx;
 use crate::core::error::{OAuthError, StoreError};
-use crate::core::login::{self, Attempt, Refusal, SignIn};
+use crate::core::login::{self, Attempt, Demands, Refusal, SignIn};
+use crate::core::mfa;
 use crate::core::model::{AuthCode, Grant, Interaction, Session};
 use crate::core::params::Params;
 use crate::core::ports::{
-    ClientKeys, ClientRepo, CodeRepo, ConsentRepo, GrantRepo, InteractionRepo, Notifier, Offload,
-    PushedRequestRepo, ResourceRepo, RevocationList, SessionRepo, ThrottleRepo, UserRepo,
+    ClientKeys, ClientRepo, CodeRepo, ConsentRepo, FactorRepo, GrantRepo, InteractionRepo,
+    Notifier, Offload, PushedRequestRepo, ResourceRepo, RevocationList, SessionRepo, ThrottleRepo,
+    UserRepo,
 };
 use crate::core::resources;
 use crate::core::sessions::{self, SignedIn};
@@ -29,8 +31,20 @@ pub struct AuthResponse {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
     Respond(AuthResponse),
-    Login { interaction: String },
-    Consent { interaction: String },
+    Login {
+        interaction: String,
+    },
+    Consent {
+        interaction: String,
+    },
+    /// The password (or, for a step-up, the session) was the first factor; the second is
+    /// asked for next, or its enrolment (`enroll`). `pending` is the sealed proof of the
+    /// first factor, for a cookie.
+    SecondFactor {
+        interaction: String,
+        pending: String,
+        enroll: bool,
+    },
 }
 
 /// GET or POST /authorize, with the request's own parameters or those it pushed to /par.
@@ -49,7 +63,8 @@ where
         + CodeRepo
         + SessionRepo
         + PushedRequestRepo
-        + ResourceRepo,
+        + ResourceRepo
+        + FactorRepo,
 {
     let client_id = params.required("client_id")?;
     let client = cx.store.find_client(client_id).await?.ok_or_else(|| {
@@ -103,6 +118,16 @@ where
             req.to,
             OAuthError::new(code, description),
         ))),
+        Next::StepUp => {
+            let s = signed.ok_or_else(OAuthError::server_error)?;
+            let interaction = begin_interaction(cx, &req).await?;
+            let needed = mfa::needed(cx, &s.user.id, Some(&client), true).await?;
+            Ok(Outcome::SecondFactor {
+                interaction,
+                pending: mfa::seal_pending(cx.secrets, &s.user.id, cx.now),
+                enroll: needed == mfa::Needed::Enroll,
+            })
+        }
         next => {
             let interaction = begin_interaction(cx, &req).await?;
             Ok(if next == Next::Login {
@@ -138,6 +163,7 @@ fn facts(req: &AuthorizeRequest, signed: &SignedIn, fresh: bool) -> SessionFacts
         hint_mismatch: req.login_hint.as_deref().is_some_and(|hint| {
             hint != signed.user.username && Some(hint) != signed.user.email.as_deref()
         }),
+        second_factor: mfa::has_second_factor(&signed.session.amr),
     }
 }
 
@@ -220,12 +246,18 @@ where
         + SessionRepo
         + UserRepo
         + ThrottleRepo
-        + RevocationList,
+        + RevocationList
+        + FactorRepo,
     O: Offload,
     N: Notifier,
 {
     let (interaction, req) = pending(cx, interaction_id).await?;
-    match login::sign_in(cx, offload, notifier, attempt).await? {
+    let client = cx.store.find_client(&interaction.client_id).await?;
+    let demands = Demands {
+        client: client.as_ref(),
+        second_factor: mfa::wants_second_factor(&req.acr_values),
+    };
+    match login::sign_in(cx, offload, notifier, attempt, demands).await? {
         SignIn::Refused(refusal) => {
             tracing::info!(client_id = %interaction.client_id, "login failed");
             Ok(LoginResult::Refused {
@@ -237,11 +269,19 @@ where
             outcome: after_login(cx, &interaction, &req, &done.signed).await?,
             cookie_token: done.cookie_token,
         }),
+        SignIn::SecondFactor { pending, enroll } => Ok(LoginResult::Continue {
+            outcome: Outcome::SecondFactor {
+                interaction: interaction.id,
+                pending,
+                enroll,
+            },
+            cookie_token: None,
+        }),
     }
 }
 
 /// After a successful login in this interaction: consent if needed, else the code.
-async fn after_login<S>(
+pub(crate) async fn after_login<S>(
     cx: &Ctx<'_, S>,
     interaction: &Interaction,
     req: &AuthorizeRequest,
@@ -275,7 +315,7 @@ where
                 OAuthError::new(code, description),
             )))
         }
-        Next::Login => Err(OAuthError::server_error()),
+        Next::Login | Next::StepUp => Err(OAuthError::server_error()),
     }
 }
 

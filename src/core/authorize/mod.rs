@@ -6,6 +6,7 @@ pub mod flow;
 pub mod par;
 pub mod request;
 pub mod request_object;
+pub mod second_factor;
 
 pub use decide::{Next, SessionFacts, decide};
 pub use flow::{AuthResponse, Outcome};

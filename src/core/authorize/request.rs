@@ -56,6 +56,10 @@ pub struct AuthorizeRequest {
     /// The API the access tokens are for (RFC 8707), checked to be registered by the flow.
     #[serde(default)]
     pub resource: Option<String>,
+    /// The authentication levels asked for, in order of preference: `acr_values`, and the
+    /// values of an `acr` claim requested in `claims` (OIDC Core §3.1.2.1, §5.5.1.1).
+    #[serde(default)]
+    pub acr_values: Vec<String>,
 }
 
 /// The checks whose failure is shown to the user, because the client is not yet trusted with it.
@@ -120,7 +124,9 @@ pub fn validate(
             ),
         ));
     }
+    let acr_values = requested_acr(params).map_err(|e| fail(&to, e))?;
     Ok(AuthorizeRequest {
+        acr_values,
         client_id: client.id.clone(),
         scope,
         nonce: params.get("nonce").map(str::to_owned),
@@ -135,6 +141,32 @@ pub fn validate(
 }
 
 type Failure = (ErrorCode, String);
+
+/// `acr_values`, then the values of an `acr` claim requested for the id_token in `claims`.
+fn requested_acr(params: &Params) -> Result<Vec<String>, Failure> {
+    let mut values: Vec<String> = params
+        .get("acr_values")
+        .map(|v| v.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default();
+    if let Some(claims) = params.get("claims") {
+        let claims: serde_json::Value = serde_json::from_str(claims).map_err(|_| {
+            (
+                ErrorCode::InvalidRequest,
+                "claims must be a JSON object (OIDC Core §5.5)".to_owned(),
+            )
+        })?;
+        let acr = &claims["id_token"]["acr"];
+        if let Some(one) = acr["value"].as_str() {
+            values.push(one.to_owned());
+        }
+        for v in acr["values"].as_array().into_iter().flatten() {
+            if let Some(v) = v.as_str() {
+                values.push(v.to_owned());
+            }
+        }
+    }
+    Ok(values)
+}
 
 /// The checks in the order node-oidc-provider runs them; the scope is parsed once, here.
 fn check(params: &Params, client: &Client) -> Result<Scope, Failure> {

@@ -44,6 +44,9 @@ pub(super) struct Tables {
     /// Pushed requests not yet used.
     pub(super) pushed: Vec<PushedRequest>,
     pub(super) resources: Vec<Resource>,
+    pub(super) totp: Vec<TotpFactor>,
+    /// (user id, code hash) → when used.
+    pub(super) recovery_codes: HashMap<(String, String), Option<i64>>,
     /// What each jwks_uri serves.
     pub(super) published: HashMap<String, Arc<JwkSet>>,
 }
@@ -109,7 +112,7 @@ impl MemoryStore {
     }
 
     /// One port call: a yield point when interleaved, then `f` on the tables.
-    async fn with<T>(&self, f: impl FnOnce(&mut Tables) -> T) -> Result<T, StoreError> {
+    pub(super) async fn with<T>(&self, f: impl FnOnce(&mut Tables) -> T) -> Result<T, StoreError> {
         if self.interleaved.load(Ordering::SeqCst) {
             YieldOnce(false).await;
         }
@@ -202,9 +205,10 @@ impl SessionRepo for MemoryStore {
         })
         .await
     }
-    async fn reauthenticate(&self, id: &str, now: i64) -> Stored<()> {
+    async fn reauthenticate(&self, id: &str, amr: &str, now: i64) -> Stored<()> {
         self.with(|t| {
             for s in t.sessions.iter_mut().filter(|s| s.id == id) {
+                s.amr = amr.to_owned();
                 s.auth_time = now;
                 s.last_seen_at = now;
             }

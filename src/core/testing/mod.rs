@@ -3,6 +3,7 @@
 //! `interleaved()` makes each port call yield once, so `join_all` runs concurrent use cases
 //! step by step, like racing requests on a real database.
 
+mod factors;
 mod memory;
 
 use std::future::Future;
@@ -94,6 +95,7 @@ pub fn policy() -> Policy {
         refresh_reuse_grace: 0,
         dpop_nonce: false,
         require_par: false,
+        require_mfa: false,
         par_ttl: 60,
         assertion_audiences: vec![
             "https://id.example".into(),
@@ -178,6 +180,7 @@ pub fn client(auth_method: AuthMethod) -> Client {
         jwks_uri: None,
         require_dpop: false,
         require_par: false,
+        require_mfa: false,
         profile: None,
     }
 }

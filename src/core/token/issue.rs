@@ -135,6 +135,7 @@ pub fn issue<S>(
                 nonce: subject.nonce.map(str::to_owned),
                 sid: person.session.id.clone(),
                 amr: person.session.amr.split(' ').map(str::to_owned).collect(),
+                acr: crate::core::mfa::acr(&person.session.amr).to_owned(),
                 at_hash: Some(tokens::at_hash(&access_token)),
                 user: user_claims(person.user, subject.scope),
             };

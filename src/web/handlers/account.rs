@@ -7,10 +7,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::core::accounts::{self, PasswordChange, PasswordForm};
 use crate::core::login::{self, SignIn};
 use crate::core::sessions;
-use crate::web::cookies::{check_csrf, csrf_token, session_cookie};
+use crate::web::cookies::{csrf_token, pending_second_factor, session_cookie};
 use crate::web::errors::{AccountPageError, PageError};
 use crate::web::extract::{
-    form_params, login_attempt, peer_ip, query_params, require_signed_in, signed_form,
+    check_csrf, form_params, login_attempt, peer_ip, query_params, require_signed_in, signed_form,
 };
 use crate::web::render::{page, with_cookie};
 use crate::web::respond::{after_refusal, see_other};
@@ -39,10 +39,21 @@ pub async fn login_submit(
     let ip = peer_ip(&req);
     let attempt = login_attempt(&state, &req, &form, &ip).await?;
     let username = attempt.username;
-    match login::sign_in(&state.ctx(), &state.offload, &state.notifier, attempt).await? {
+    let cx = state.ctx();
+    let demands = login::Demands::default();
+    match login::sign_in(&cx, &state.offload, &state.notifier, attempt, demands).await? {
         SignIn::Done(done) => with_cookie(
             see_other("/account/sessions"),
             done.cookie_token.map(|token| session_cookie(&state, token)),
+        ),
+        // A user with a second factor gives it for the account pages too.
+        SignIn::SecondFactor { pending, enroll } => with_cookie(
+            see_other(if enroll {
+                "/login/enroll"
+            } else {
+                "/login/second-factor"
+            }),
+            Some(pending_second_factor(&state, pending)),
         ),
         SignIn::Refused(refusal) => {
             let status = after_refusal(&state, &refusal).await;

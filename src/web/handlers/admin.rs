@@ -6,12 +6,14 @@ use serde_json::json;
 
 use crate::core::access;
 use crate::core::accounts::{self, UserSummary};
+use crate::core::enrolment;
 use crate::core::error::BearerError;
 use crate::core::ports::{ClientRepo, UserRepo};
 use crate::core::scope::{self, Scope};
 use crate::core::sessions::{self, SessionSummary};
 use crate::web::errors::AdminError;
 use crate::web::extract::{header_token, presented};
+use crate::web::respond::no_store_json;
 use crate::web::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -26,6 +28,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .route("/users/{username}/disable", web::post().to(disable))
             .route("/users/{username}/enable", web::post().to(enable))
+            .route("/users/{username}/mfa", web::get().to(mfa_factors))
+            .route("/users/{username}/mfa/totp", web::post().to(mfa_enroll))
+            .route("/users/{username}/mfa/reset", web::post().to(mfa_reset))
             .route("/sessions/{sid}/revoke", web::post().to(revoke_session)),
     );
 }
@@ -106,6 +111,40 @@ async fn enable(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AdminError> {
     set_disabled(&state, &req, &path, false).await
+}
+
+async fn mfa_factors(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
+    authorize(&state, &req).await?;
+    let factors = enrolment::second_factors(&state.ctx(), &path).await?;
+    let mut body = json!(factors);
+    body["username"] = json!(path.as_str());
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// The secret and recovery codes are in the answer, once: never cached.
+async fn mfa_enroll(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
+    authorize(&state, &req).await?;
+    let enrolled = enrolment::enroll_totp(&state.ctx(), &path).await?;
+    Ok(no_store_json(enrolled))
+}
+
+async fn mfa_reset(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
+    authorize(&state, &req).await?;
+    let ended = enrolment::reset_second_factors(&state.ctx(), &state.notifier, &path).await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({"username": path.as_str(), "mfa_reset": true, "sessions_ended": ended})))
 }
 
 async fn revoke_session(

@@ -6,7 +6,7 @@ use crate::core::authorize::flow;
 use crate::core::params::Params;
 use crate::web::errors::PageError;
 use crate::web::extract::{form_params, query_params, signed_in};
-use crate::web::respond;
+use crate::web::render;
 use crate::web::state::AppState;
 
 pub async fn authorize_get(
@@ -31,5 +31,5 @@ async fn start(
 ) -> Result<HttpResponse, PageError> {
     let signed = signed_in(state, req).await?;
     let outcome = flow::start(&state.ctx(), &state.client_keys, &params, signed).await?;
-    Ok(respond::outcome(outcome))
+    render::outcome(state, outcome)
 }

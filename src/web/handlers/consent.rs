@@ -8,8 +8,8 @@ use crate::core::error::OAuthError;
 use crate::web::cookies::csrf_token;
 use crate::web::errors::PageError;
 use crate::web::extract::{interaction_form, interaction_id, query_params, signed_in};
+use crate::web::render;
 use crate::web::render::page;
-use crate::web::respond;
 use crate::web::state::AppState;
 use crate::web::views::ConsentPage;
 
@@ -20,7 +20,7 @@ pub async fn consent_page(
     let id = interaction_id(&query_params(&req)?)?;
     let signed = signed_in(&state, &req).await?;
     match consent::prompt(&state.ctx(), &id, signed).await? {
-        Step::Go(outcome) => Ok(respond::outcome(outcome)),
+        Step::Go(outcome) => render::outcome(&state, outcome),
         Step::Ask(prompt) => {
             let (csrf, cookie) = csrf_token(&state, &req);
             page(&ConsentPage::new(&prompt, &csrf), StatusCode::OK, cookie)
@@ -41,5 +41,5 @@ pub async fn consent_submit(
     };
     let signed = signed_in(&state, &req).await?;
     let outcome = consent::answer(&state.ctx(), &id, signed, approved).await?;
-    Ok(respond::outcome(outcome))
+    render::outcome(&state, outcome)
 }

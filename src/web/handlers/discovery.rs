@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use bytes::Bytes;
 
 use crate::core::Policy;
-use crate::core::{dpop, scope};
+use crate::core::{dpop, mfa, scope};
 use crate::keys::{Alg, Keyring};
 use crate::web::state::AppState;
 
@@ -71,8 +71,9 @@ fn metadata(config: &Policy, keys: &Keyring) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "dpop_signing_alg_values_supported": dpop::ALGS,
         "prompt_values_supported": ["none", "login", "consent"],
+        "acr_values_supported": mfa::ACR_VALUES,
         "claims_supported": [
-            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "amr", "azp", "at_hash",
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "amr", "acr", "azp", "at_hash",
             "name", "preferred_username", "updated_at", "email", "email_verified"
         ],
         "claims_parameter_supported": false,

@@ -7,8 +7,9 @@ use crate::core::authorize::flow::{self, LoginPrompt, LoginResult};
 use crate::web::cookies::{csrf_token, session_cookie};
 use crate::web::errors::PageError;
 use crate::web::extract::{interaction_form, interaction_id, login_attempt, peer_ip, query_params};
+use crate::web::render;
 use crate::web::render::{page, with_cookie};
-use crate::web::respond::{self, after_refusal};
+use crate::web::respond::after_refusal;
 use crate::web::state::AppState;
 use crate::web::views::LoginPage;
 
@@ -41,7 +42,7 @@ pub async fn login_submit(
             outcome,
             cookie_token,
         } => with_cookie(
-            respond::outcome(outcome),
+            render::outcome(&state, outcome)?,
             cookie_token.map(|token| session_cookie(&state, token)),
         ),
         LoginResult::Refused {

@@ -11,6 +11,7 @@ pub mod introspect;
 pub mod jwks;
 pub mod login;
 pub mod logout;
+pub mod mfa;
 pub mod par;
 pub mod revoke;
 pub mod token;
