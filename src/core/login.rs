@@ -122,7 +122,8 @@ pub async fn pending_user<S: UserRepo>(
 
 /// A second factor given after the password.
 pub enum SecondFactorAnswer {
-    Done(Box<SignedInNow>),
+    /// Signed in; `used` says with which factor (a recovery code is shown to the user).
+    Done(Box<SignedInNow>, mfa::Used),
     Refused(mfa::CodeRefusal),
 }
 
@@ -140,11 +141,12 @@ where
     S: FactorRepo + ThrottleRepo + SessionRepo + GrantRepo + ClientRepo + RevocationList,
     N: Notifier,
 {
-    if let Err(refusal) = mfa::check(cx, &user.id, code, ip).await? {
-        return Ok(SecondFactorAnswer::Refused(refusal));
-    }
+    let used = match mfa::check(cx, &user.id, code, ip).await? {
+        Ok(used) => used,
+        Err(refusal) => return Ok(SecondFactorAnswer::Refused(refusal)),
+    };
     let signed_in = signed_in_with_both(cx, notifier, user, (browser, device)).await?;
-    Ok(SecondFactorAnswer::Done(Box::new(signed_in)))
+    Ok(SecondFactorAnswer::Done(Box::new(signed_in), used))
 }
 
 /// An authenticator app enrolled during sign-in.

@@ -479,6 +479,19 @@ impl<'a> RecoveryCodesPage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "recovery_code_used.html")]
+pub struct RecoveryCodeUsedPage<'a> {
+    left: usize,
+    continue_to: &'a str,
+}
+
+impl<'a> RecoveryCodeUsedPage<'a> {
+    pub fn new(left: usize, continue_to: &'a str) -> Self {
+        Self { left, continue_to }
+    }
+}
+
+#[derive(Template)]
 #[template(path = "mfa.html")]
 pub struct MfaPage<'a> {
     username: &'a str,

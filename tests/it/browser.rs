@@ -571,6 +571,7 @@ async fn two_step_verification_pages_fit_and_pass_axe() {
     browser.click("button[type=submit]").await;
     browser.find("#recovery-codes").await;
     problems.extend(browser.audit("recovery-codes", &axe).await);
+    let recovery = text_after(&browser.source().await, "<li><code>");
     browser.click("#continue").await;
     browser.find("#remove").await;
     problems.extend(browser.audit("mfa-on", &axe).await);

@@ -189,11 +189,15 @@ async fn a_code_from_the_app_follows_the_password_once_and_recovery_codes_work_o
     let answer = give_code(&app, &second, &next, &later).await;
     finish(&app, &second, answer).await;
 
-    // A recovery code instead of the app, once.
+    // A recovery code instead of the app, once; the user is told how many are left.
     let third = browser();
     let next = password_step(&app, &third, &[]).await;
     let answer = give_code(&app, &third, &next, &recovery[0]).await;
-    finish(&app, &third, answer).await;
+    assert_eq!(answer.status(), 200);
+    let html = answer.text().await.unwrap();
+    assert!(html.contains("id=\"codes-left\">9<"), "{html}");
+    let resumed = third.get(app.url(&continue_link(&html))).send().await.unwrap();
+    finish(&app, &third, resumed).await;
     let fourth = browser();
     let next = password_step(&app, &fourth, &[]).await;
     assert_eq!(give_code(&app, &fourth, &next, &recovery[0]).await.status(), 401);
@@ -274,7 +278,13 @@ async fn enroll_at(app: &TestApp, browser: &reqwest::Client, path: &str) -> Stri
         10,
         "ten recovery codes: {html}"
     );
-    let start = html.find("id=\"continue\" href=\"").unwrap() + "id=\"continue\" href=\"".len();
+    continue_link(&html)
+}
+
+/// Where a page's "continue" link goes.
+fn continue_link(html: &str) -> String {
+    let marker = "id=\"continue\" href=\"";
+    let start = html.find(marker).expect("a continue link") + marker.len();
     html[start..start + html[start..].find('"').unwrap()].replace("&amp;", "&")
 }
 

@@ -8,7 +8,7 @@ use super::flow::{Outcome, after_login, client_name, pending};
 use crate::core::Ctx;
 use crate::core::error::OAuthError;
 use crate::core::login::{self, Enrolled, SecondFactorAnswer, SignedInNow};
-use crate::core::mfa::{self, CodeRefusal, Enrolment};
+use crate::core::mfa::{self, CodeRefusal, Enrolment, Used};
 use crate::core::model::{Device, Interaction, User};
 use crate::core::ports::{
     ClientRepo, CodeRepo, ConsentRepo, FactorRepo, GrantRepo, InteractionRepo, Notifier,
@@ -56,6 +56,12 @@ pub enum Answer {
         outcome: Outcome,
         cookie_token: Option<String>,
     },
+    /// Signed in with a recovery code: the user is told (and how many are left) before the
+    /// authorization resumes.
+    RecoveryCodeUsed {
+        left: usize,
+        cookie_token: Option<String>,
+    },
     Refused {
         prompt: Prompt,
         refusal: CodeRefusal,
@@ -94,7 +100,16 @@ where
     let there = (browser.signed, browser.device);
     match login::second_factor(cx, notifier, user, code, browser.ip, there).await? {
         SecondFactorAnswer::Refused(refusal) => Ok(Answer::Refused { prompt, refusal }),
-        SecondFactorAnswer::Done(done) => continued(cx, &interaction, &req, *done).await,
+        SecondFactorAnswer::Done(done, Used::RecoveryCode { left }) => {
+            cx.store
+                .set_interaction_session(&interaction.id, &done.signed.session.id)
+                .await?;
+            Ok(Answer::RecoveryCodeUsed {
+                left,
+                cookie_token: done.cookie_token,
+            })
+        }
+        SecondFactorAnswer::Done(done, Used::Otp) => continued(cx, &interaction, &req, *done).await,
     }
 }
 

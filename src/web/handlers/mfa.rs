@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::core::authorize::second_factor::{self, Answer, Browser, EnrolAnswer};
 use crate::core::error::OAuthError;
 use crate::core::login::{self, Enrolled, SecondFactorAnswer};
-use crate::core::mfa::{self, CodeRefusal, Enrolment};
+use crate::core::mfa::{self, CodeRefusal, Enrolment, Used};
 use crate::core::model::User;
 use crate::core::params::Params;
 use crate::web::cookies::{csrf_token, pending_removal, pending_token, session_cookie};
@@ -22,8 +22,8 @@ use crate::web::render::{page, with_cookie};
 use crate::web::respond::see_other;
 use crate::web::state::AppState;
 use crate::web::views::{
-    EnrollPage, MfaPage, RecoveryCodesPage, SecondFactorContext, SecondFactorPage,
-    code_refusal_message,
+    EnrollPage, MfaPage, RecoveryCodeUsedPage, RecoveryCodesPage, SecondFactorContext,
+    SecondFactorPage, code_refusal_message,
 };
 
 const ACCOUNT: &str = "your Tessera account";
@@ -100,6 +100,15 @@ impl CodeForm {
     }
 }
 
+/// The page telling a user they signed in with a recovery code, and how many are left.
+fn recovery_code_used(left: usize, continue_to: &str) -> Result<HttpResponse, PageError> {
+    page(
+        &RecoveryCodeUsedPage::new(left, continue_to),
+        StatusCode::OK,
+        None,
+    )
+}
+
 /// Waits out a wrong code's delay; the status the form is shown again with.
 async fn after_code_refusal(refusal: &CodeRefusal) -> StatusCode {
     match refusal {
@@ -153,7 +162,11 @@ pub async fn second_factor_submit(
         let there = (form.signed.clone(), form.device.clone());
         let ip = form.ip.as_deref();
         match login::second_factor(&cx, &state.notifier, user, code, ip, there).await? {
-            SecondFactorAnswer::Done(done) => {
+            SecondFactorAnswer::Done(done, Used::RecoveryCode { left }) => {
+                let page = recovery_code_used(left, "/account/mfa")?;
+                Ok((page, done.cookie_token))
+            }
+            SecondFactorAnswer::Done(done, Used::Otp) => {
                 Ok((see_other("/account/sessions"), done.cookie_token))
             }
             SecondFactorAnswer::Refused(refusal) => Err(refusal),
@@ -165,6 +178,10 @@ pub async fn second_factor_submit(
                 outcome,
                 cookie_token,
             } => Ok((render::outcome(&state, outcome)?, cookie_token)),
+            Answer::RecoveryCodeUsed { left, cookie_token } => {
+                let next = format!("/login/resume?interaction={interaction}");
+                Ok((recovery_code_used(left, &next)?, cookie_token))
+            }
             Answer::Refused { refusal, .. } => Err(refusal),
         }
     };
