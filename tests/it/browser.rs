@@ -587,6 +587,18 @@ async fn two_step_verification_pages_fit_and_pass_axe() {
     browser.type_into("#code", &code(&secret, &app)).await;
     browser.click("button[type=submit]").await;
     browser.find(".badge").await;
+
+    // Once more with a recovery code: the user is told.
+    browser.goto(&app.url("/logout")).await;
+    browser.click("button[name=confirm]").await;
+    browser.find("h1").await;
+    sign_in(&browser).await;
+    browser.type_into("#code", &recovery).await;
+    browser.click("button[type=submit]").await;
+    browser.find("#codes-left").await;
+    problems.extend(browser.audit("recovery-code-used", &axe).await);
+    browser.click("#continue").await;
+    browser.find("#remove").await;
     assert!(
         problems.is_empty(),
         "pages to fix:\n{}",
