@@ -353,6 +353,7 @@ impl Config {
             dpop_nonce: self.dpop_nonce,
             require_par: self.require_par,
             require_mfa: self.require_mfa,
+            clock_skew: self.clock_skew,
             assertion_audiences: ["", "/token", "/introspect", "/revoke", "/par"]
                 .iter()
                 .map(|path| format!("{}{path}", self.issuer))

@@ -20,7 +20,8 @@ use crate::keys::{Alg, MasterKey, PublicKey};
 use crate::secret::constant_time_eq;
 use crate::tokens;
 
-/// How far a proof's `iat` may be from now, in seconds, either way.
+/// How old a proof's `iat` may be, in seconds; it may also lie up to the policy's clock skew
+/// in the future (a client's clock running ahead).
 pub const MAX_AGE: i64 = 60;
 /// A nonce is valid for the window it was made in and the next one, in seconds.
 pub const NONCE_WINDOW: i64 = 300;
@@ -150,7 +151,7 @@ pub async fn verify<S: AssertionRepo>(
         ));
     }
     let iat = claims.iat.ok_or(Invalid("the DPoP proof needs an iat"))?;
-    if (cx.now - iat).abs() > MAX_AGE {
+    if cx.now - iat > MAX_AGE || iat - cx.now > cx.policy.clock_skew {
         return Err(Invalid(
             "the DPoP proof's iat is too far from the server's time; make a new proof",
         ));

@@ -64,6 +64,9 @@ pub struct Policy {
     pub require_par: bool,
     /// Every user must sign in with a second factor (enrolling one if they have none).
     pub require_mfa: bool,
+    /// Seconds a client's clock may run ahead of Tessera's: how far in the future the `iat`
+    /// or `nbf` of a client assertion, request object or DPoP proof may lie. 0: none.
+    pub clock_skew: i64,
     /// What a client assertion's `aud` may be: the issuer, or the URL of an endpoint where
     /// clients authenticate.
     pub assertion_audiences: Vec<String>,

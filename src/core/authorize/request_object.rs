@@ -19,8 +19,6 @@ use crate::tokens;
 
 /// The longest a request object may be valid, in seconds (FAPI's bound).
 pub const MAX_LIFETIME: i64 = 3600;
-/// Leeway for a client's clock running ahead, in seconds.
-const LEEWAY: i64 = 60;
 /// Claims about the JWT itself, not parameters of the request.
 const ENVELOPE: [&str; 6] = ["iss", "aud", "exp", "nbf", "iat", "jti"];
 
@@ -128,13 +126,14 @@ fn check_envelope<S>(
     if exp <= cx.now {
         return Err(refused("the request object has expired"));
     }
-    if exp > cx.now + MAX_LIFETIME + LEEWAY {
+    let skew = cx.policy.clock_skew;
+    if exp > cx.now + MAX_LIFETIME + skew {
         return Err(refused(format!(
             "the request object must expire within {MAX_LIFETIME} s"
         )));
     }
     if let Some(nbf) = number("nbf")
-        && (nbf > cx.now + LEEWAY || nbf < cx.now - MAX_LIFETIME)
+        && (nbf > cx.now + skew || nbf < cx.now - MAX_LIFETIME)
     {
         return Err(refused(
             "the request object's nbf must lie within the last hour",

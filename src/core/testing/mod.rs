@@ -96,6 +96,7 @@ pub fn policy() -> Policy {
         dpop_nonce: false,
         require_par: false,
         require_mfa: false,
+        clock_skew: 60,
         par_ttl: 60,
         assertion_audiences: vec![
             "https://id.example".into(),

@@ -21,8 +21,6 @@ pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-be
 /// request and its jti is remembered until it expires, so a used one cannot come back; an hour
 /// is the bound FAPI sets for signed requests, and what Authlib's assertions last by default.
 pub const MAX_LIFETIME: i64 = 3600;
-/// Leeway for a client's clock running ahead (`iat`, `nbf`, `exp`), in seconds.
-const LEEWAY: i64 = 60;
 /// Larger assertions are not parsed.
 const MAX_SIZE: usize = 8 * 1024;
 
@@ -244,11 +242,13 @@ fn check_claims(policy: &crate::core::Policy, now: i64, claims: &Claims) -> Resu
     if claims.exp <= now {
         return Err(refused("it has expired"));
     }
-    if claims.exp > now + MAX_LIFETIME + LEEWAY {
+    // A client's clock may run ahead of ours by up to the configured skew.
+    let skew = policy.clock_skew;
+    if claims.exp > now + MAX_LIFETIME + skew {
         return Err(refused(&format!("it must expire within {MAX_LIFETIME} s")));
     }
-    if claims.iat.is_some_and(|iat| iat > now + LEEWAY)
-        || claims.nbf.is_some_and(|nbf| nbf > now + LEEWAY)
+    if claims.iat.is_some_and(|iat| iat > now + skew)
+        || claims.nbf.is_some_and(|nbf| nbf > now + skew)
     {
         return Err(refused("it is not valid yet (iat or nbf in the future)"));
     }
@@ -324,6 +324,31 @@ mod tests {
     }
 
     #[test]
+    fn a_client_clock_ahead_is_tolerated_up_to_the_configured_skew() {
+        let k = key(Alg::ES256);
+        let c = registered(Some(set(&[&k])), None);
+        let ahead = |jti: &str| {
+            let mut claims = claims(jti);
+            claims["iat"] = (NOW + 30).into();
+            signed(&k, &claims)
+        };
+        let store = MemoryStore::default();
+        let at = |skew: i64, token: &str| {
+            let policy = crate::core::Policy {
+                clock_skew: skew,
+                ..policy()
+            };
+            let cx = context(&store, &policy, NOW);
+            block_on(verify(&cx, &store, &c, &parse(token).unwrap()))
+        };
+        assert!(at(60, &ahead("a")).is_ok(), "30 s ahead, within 60 s");
+        assert!(
+            refusal(at(0, &ahead("b"))).contains("not valid yet"),
+            "0 means none"
+        );
+    }
+
+    #[test]
     fn every_claim_rule_is_enforced() {
         let store = MemoryStore::default();
         let k = key(Alg::ES256);
@@ -340,9 +365,9 @@ mod tests {
             ),
             (with("aud", json!(["https://id.example"])), ""),
             (with("exp", (NOW).into()), "expired"),
-            (with("exp", (NOW + MAX_LIFETIME + LEEWAY).into()), ""),
+            (with("exp", (NOW + MAX_LIFETIME + 60).into()), ""),
             (
-                with("exp", (NOW + MAX_LIFETIME + LEEWAY + 1).into()),
+                with("exp", (NOW + MAX_LIFETIME + 60 + 1).into()),
                 "must expire within",
             ),
             (with("iat", (NOW + 600).into()), "not valid yet"),
