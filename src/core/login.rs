@@ -120,71 +120,9 @@ pub async fn pending_user<S: UserRepo>(
     Ok(user.filter(|u| !u.disabled))
 }
 
-/// A second factor given after the password.
-pub enum SecondFactorAnswer {
-    /// Signed in; `used` says with which factor (a recovery code is shown to the user).
-    Done(Box<SignedInNow>, mfa::Used),
-    Refused(mfa::CodeRefusal),
-}
-
-/// Checks the second factor of `user` (who gave the password), then signs the browser in
-/// with both methods (amr `pwd otp mfa`).
-pub async fn second_factor<S, N>(
-    cx: &Ctx<'_, S>,
-    notifier: &N,
-    user: User,
-    code: &str,
-    ip: Option<&str>,
-    (browser, device): (Option<SignedIn>, Device),
-) -> Result<SecondFactorAnswer, OAuthError>
-where
-    S: FactorRepo + ThrottleRepo + SessionRepo + GrantRepo + ClientRepo + RevocationList,
-    N: Notifier,
-{
-    let used = match mfa::check(cx, &user.id, code, ip).await? {
-        Ok(used) => used,
-        Err(refusal) => return Ok(SecondFactorAnswer::Refused(refusal)),
-    };
-    let signed_in = signed_in_with_both(cx, notifier, user, (browser, device)).await?;
-    Ok(SecondFactorAnswer::Done(Box::new(signed_in), used))
-}
-
-/// An authenticator app enrolled during sign-in.
-pub enum Enrolled {
-    /// Signed in; the recovery codes are to be shown once.
-    Done {
-        signed_in: Box<SignedInNow>,
-        recovery_codes: Vec<String>,
-    },
-    Refused(mfa::CodeRefusal),
-}
-
-/// Confirms the enrolment of `user` (who gave the password) with its first code, then signs
-/// the browser in with both methods.
-pub async fn enroll<S, N>(
-    cx: &Ctx<'_, S>,
-    notifier: &N,
-    user: User,
-    code: &str,
-    ip: Option<&str>,
-    (browser, device): (Option<SignedIn>, Device),
-) -> Result<Enrolled, OAuthError>
-where
-    S: FactorRepo + ThrottleRepo + SessionRepo + GrantRepo + ClientRepo + RevocationList,
-    N: Notifier,
-{
-    let recovery_codes = match mfa::confirm_totp(cx, &user.id, code, ip).await? {
-        Ok(codes) => codes,
-        Err(refusal) => return Ok(Enrolled::Refused(refusal)),
-    };
-    let signed_in = signed_in_with_both(cx, notifier, user, (browser, device)).await?;
-    Ok(Enrolled::Done {
-        signed_in: Box::new(signed_in),
-        recovery_codes,
-    })
-}
-
-async fn signed_in_with_both<S, N>(
+/// Signs the browser in as `user`, who gave the password and then a second factor (checked by
+/// the caller, see `mfa::check` and `mfa::confirm_totp`): amr `pwd otp mfa`.
+pub async fn signed_in_with_both<S, N>(
     cx: &Ctx<'_, S>,
     notifier: &N,
     user: User,

@@ -7,7 +7,6 @@
 use serde_json::Value;
 use tessera::core::mfa::{ACR_MFA, ACR_PASSWORD};
 use tessera::core::totp;
-use tessera::secret::b64url_decode;
 
 use crate::helpers::{
     PASSWORD, REDIRECT, TestApp, browser, field, json, location, param, run_cli, spawn_app, str_of,
@@ -49,29 +48,8 @@ fn enroll_alice(app: &TestApp) -> (String, Vec<String>) {
 
 /// Starts an authorization in `browser` and gives the password: where the browser is sent.
 async fn password_step(app: &TestApp, browser: &reqwest::Client, extra: &[(&str, &str)]) -> String {
-    let start = browser.get(app.authorize_url(extra)).send().await.unwrap();
-    let login = location(&start);
-    assert!(login.starts_with("/login?"), "{login}");
-    let page = browser
-        .get(app.url(&login))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let form = [
-        ("csrf", field(&page, "csrf").unwrap()),
-        ("interaction", field(&page, "interaction").unwrap()),
-        ("username", "alice".to_owned()),
-        ("password", PASSWORD.to_owned()),
-    ];
-    let answer = browser
-        .post(app.url("/login"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let url = app.authorize_url(extra);
+    let (_, answer) = app.try_login_at(browser, &url, PASSWORD).await;
     assert!(answer.status().is_redirection(), "{}", answer.status());
     location(&answer)
 }
@@ -150,8 +128,7 @@ async fn code_from(app: &TestApp, browser: &reqwest::Client, next: &str) -> Stri
 }
 
 fn id_token_claims(tokens: &Value) -> Value {
-    let jwt = str_of(tokens, "id_token");
-    serde_json::from_slice(&b64url_decode(jwt.split('.').nth(1).unwrap()).unwrap()).unwrap()
+    crate::dpop::payload(&str_of(tokens, "id_token"))
 }
 
 async fn redeem(app: &TestApp, code: &str) -> Value {

@@ -12,7 +12,7 @@ use tessera::core::model::{GrantType, Resource};
 use tessera::core::resources;
 use tessera::secret::{b64url, b64url_decode};
 
-use crate::helpers::{TestApp, json, spawn_app, str_of};
+use crate::helpers::{TestApp, json, jwt_header, spawn_app, str_of};
 
 const API: &str = "https://orders.example";
 
@@ -99,15 +99,11 @@ async fn get(api: &str, path: &str, token: Option<&str>) -> (u16, String, Value)
     call(api, reqwest::Method::GET, path, token).await
 }
 
-fn header(token: &str) -> Value {
-    serde_json::from_slice(&b64url_decode(token.split('.').next().unwrap()).unwrap()).unwrap()
-}
-
 /// The token with another `kid` in its header (its signature no longer matters: the key
 /// lookup comes first).
 fn with_kid(token: &str, kid: &str) -> String {
     let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
-    let mut changed = header(token);
+    let mut changed = jwt_header(token);
     changed["kid"] = kid.into();
     parts[0] = b64url(changed.to_string().as_bytes());
     parts.join(".")
@@ -200,8 +196,8 @@ async fn the_api_follows_a_key_rotation_and_refetches_at_most_once_per_interval(
     tessera::jobs::refresh_keys(&tessera.state).await.unwrap();
     let after = token(&tessera, &client, "orders:read", true).await;
     assert_ne!(
-        header(&after)["kid"],
-        header(&before)["kid"],
+        jwt_header(&after)["kid"],
+        jwt_header(&before)["kid"],
         "signed by the successor"
     );
     assert_eq!(

@@ -7,18 +7,13 @@
 use serde_json::Value;
 use tessera::core::model::{GrantType, Resource};
 use tessera::core::resources;
-use tessera::secret::b64url_decode;
 
 use crate::dpop::payload;
 use crate::helpers::{
-    PASSWORD, REDIRECT, TestApp, browser, json as json_of, param, spawn_app, str_of,
+    PASSWORD, REDIRECT, TestApp, browser, json as json_of, jwt_header, param, spawn_app, str_of,
 };
 
 const API: &str = "https://api.example";
-
-fn header(jwt: &str) -> Value {
-    serde_json::from_slice(&b64url_decode(jwt.split('.').next().unwrap()).unwrap()).unwrap()
-}
 
 async fn register_api(app: &TestApp, owner: Option<String>) {
     let resource = Resource {
@@ -71,7 +66,7 @@ async fn a_token_for_a_registered_api_has_its_audience_algorithm_lifetime_and_sc
     let at = str_of(&body, "access_token");
     let claims = payload(&at);
     assert_eq!(claims["aud"], API);
-    assert_eq!(header(&at)["alg"], "RS256", "the API's algorithm, not the default ES256");
+    assert_eq!(jwt_header(&at)["alg"], "RS256", "the API's algorithm, not the default ES256");
     assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 120);
     assert_eq!(body["expires_in"], 120);
     // The API's own client introspects it; it was issued to another client.

@@ -2,12 +2,13 @@
 //! browser's existing session) the browser holds a sealed proof of that first factor and
 //! gives a code of the user's authenticator app or a recovery code; a user who must have a
 //! second factor and has none enrols an authenticator app first, sees the recovery codes
-//! once, and then resumes the authorization.
+//! once, and then resumes the authorization. A sign-in to the account pages takes the same
+//! steps without an authorization.
 
 use super::flow::{Outcome, after_login, client_name, pending};
 use crate::core::Ctx;
 use crate::core::error::OAuthError;
-use crate::core::login::{self, Enrolled, SecondFactorAnswer, SignedInNow};
+use crate::core::login;
 use crate::core::mfa::{self, CodeRefusal, Enrolment, Used};
 use crate::core::model::{Device, Interaction, User};
 use crate::core::ports::{
@@ -18,42 +19,61 @@ use crate::core::sessions::SignedIn;
 
 /// What the second-factor pages show.
 pub struct Prompt {
-    pub client_name: String,
+    /// The application being signed in to; None for the account pages.
+    pub client_name: Option<String>,
     pub username: String,
 }
 
-/// The interaction and the user who gave the first factor in this browser.
+/// The pending authorization (None for a sign-in to the account pages) and the user who gave
+/// the first factor in this browser.
+struct FirstFactor {
+    authorization: Option<(Interaction, super::AuthorizeRequest)>,
+    user: User,
+    prompt: Prompt,
+}
+
 async fn first_factor<S: InteractionRepo + ClientRepo + UserRepo>(
     cx: &Ctx<'_, S>,
-    interaction_id: &str,
+    interaction_id: Option<&str>,
     proof: Option<&str>,
-) -> Result<(Interaction, super::AuthorizeRequest, User, Prompt), OAuthError> {
-    let (interaction, req) = pending(cx, interaction_id).await?;
+) -> Result<FirstFactor, OAuthError> {
+    let authorization = match interaction_id {
+        Some(id) => Some(pending(cx, id).await?),
+        None => None,
+    };
     let user = login::pending_user(cx, proof).await?.ok_or_else(|| {
         OAuthError::invalid_request(
-            "this sign-in took too long or was started in another browser; go back to the application and sign in again",
+            "this sign-in took too long or was started in another browser; sign in again",
         )
     })?;
+    let client_name = match &authorization {
+        Some((interaction, _)) => Some(client_name(cx, &interaction.client_id).await?),
+        None => None,
+    };
     let prompt = Prompt {
-        client_name: client_name(cx, &interaction.client_id).await?,
+        client_name,
         username: user.username.clone(),
     };
-    Ok((interaction, req, user, prompt))
+    Ok(FirstFactor {
+        authorization,
+        user,
+        prompt,
+    })
 }
 
 pub async fn prompt<S: InteractionRepo + ClientRepo + UserRepo>(
     cx: &Ctx<'_, S>,
-    interaction_id: &str,
+    interaction_id: Option<&str>,
     proof: Option<&str>,
 ) -> Result<Prompt, OAuthError> {
-    Ok(first_factor(cx, interaction_id, proof).await?.3)
+    Ok(first_factor(cx, interaction_id, proof).await?.prompt)
 }
 
 /// The answer to a second-factor form.
 pub enum Answer {
-    /// Signed in with both factors: the browser goes on.
+    /// Signed in with both factors: the browser goes on (None: to the account pages).
     Continue {
-        outcome: Outcome,
+        outcome: Option<Outcome>,
         cookie_token: Option<String>,
     },
     /// Signed in with a recovery code: the user is told (and how many are left) before the
@@ -76,10 +96,12 @@ pub struct Browser<'a> {
     pub ip: Option<&'a str>,
 }
 
+/// Checks the code, signs the browser in with both factors, and goes on with the
+/// authorization `interaction_id` (None: a sign-in to the account pages).
 pub async fn answer<S, N>(
     cx: &Ctx<'_, S>,
     notifier: &N,
-    interaction_id: &str,
+    interaction_id: Option<&str>,
     code: &str,
     browser: Browser<'_>,
 ) -> Result<Answer, OAuthError>
@@ -96,52 +118,51 @@ where
         + CodeRepo,
     N: Notifier,
 {
-    let (interaction, req, user, prompt) = first_factor(cx, interaction_id, browser.proof).await?;
-    let there = (browser.signed, browser.device);
-    match login::second_factor(cx, notifier, user, code, browser.ip, there).await? {
-        SecondFactorAnswer::Refused(refusal) => Ok(Answer::Refused { prompt, refusal }),
-        SecondFactorAnswer::Done(done, Used::RecoveryCode { left }) => {
-            cx.store
-                .set_interaction_session(&interaction.id, &done.signed.session.id)
-                .await?;
-            Ok(Answer::RecoveryCodeUsed {
-                left,
-                cookie_token: done.cookie_token,
-            })
+    let first = first_factor(cx, interaction_id, browser.proof).await?;
+    let used = match mfa::check(cx, &first.user.id, code, browser.ip).await? {
+        Ok(used) => used,
+        Err(refusal) => {
+            let prompt = first.prompt;
+            return Ok(Answer::Refused { prompt, refusal });
         }
-        SecondFactorAnswer::Done(done, Used::Otp) => continued(cx, &interaction, &req, *done).await,
+    };
+    let there = (browser.signed, browser.device);
+    let done = login::signed_in_with_both(cx, notifier, first.user, there).await?;
+    let cookie_token = done.cookie_token;
+    match (used, first.authorization) {
+        (Used::RecoveryCode { left }, authorization) => {
+            if let Some((interaction, _)) = authorization {
+                cx.store
+                    .set_interaction_session(&interaction.id, &done.signed.session.id)
+                    .await?;
+            }
+            Ok(Answer::RecoveryCodeUsed { left, cookie_token })
+        }
+        (Used::Otp, Some((interaction, req))) => Ok(Answer::Continue {
+            outcome: Some(after_login(cx, &interaction, &req, &done.signed).await?),
+            cookie_token,
+        }),
+        (Used::Otp, None) => Ok(Answer::Continue {
+            outcome: None,
+            cookie_token,
+        }),
     }
 }
 
-async fn continued<S>(
-    cx: &Ctx<'_, S>,
-    interaction: &Interaction,
-    req: &super::AuthorizeRequest,
-    done: SignedInNow,
-) -> Result<Answer, OAuthError>
-where
-    S: InteractionRepo + ConsentRepo + GrantRepo + CodeRepo + SessionRepo,
-{
-    Ok(Answer::Continue {
-        outcome: after_login(cx, interaction, req, &done.signed).await?,
-        cookie_token: done.cookie_token,
-    })
-}
-
-/// An enrolment to show: a new secret for the user who gave the password.
+/// An enrolment to show: a new (or the pending) secret for the user who gave the password.
 pub async fn enrolment<S>(
     cx: &Ctx<'_, S>,
-    interaction_id: &str,
+    interaction_id: Option<&str>,
     proof: Option<&str>,
 ) -> Result<(Prompt, Enrolment), OAuthError>
 where
     S: InteractionRepo + ClientRepo + UserRepo + FactorRepo,
 {
-    let (_, _, user, prompt) = first_factor(cx, interaction_id, proof).await?;
-    let enrolment = mfa::begin_totp(cx, &user).await?.ok_or_else(|| {
+    let first = first_factor(cx, interaction_id, proof).await?;
+    let enrolment = mfa::begin_totp(cx, &first.user).await?.ok_or_else(|| {
         OAuthError::invalid_request("an authenticator app is already set up for this account")
     })?;
-    Ok((prompt, enrolment))
+    Ok((first.prompt, enrolment))
 }
 
 /// The answer to an enrolment form.
@@ -157,10 +178,12 @@ pub enum EnrolAnswer {
     },
 }
 
+/// Confirms the enrolment with its first code and signs the browser in with both factors;
+/// the authorization (if any) resumes once the recovery codes were shown.
 pub async fn enroll<S, N>(
     cx: &Ctx<'_, S>,
     notifier: &N,
-    interaction_id: &str,
+    interaction_id: Option<&str>,
     code: &str,
     browser: Browser<'_>,
 ) -> Result<EnrolAnswer, OAuthError>
@@ -175,23 +198,25 @@ where
         + RevocationList,
     N: Notifier,
 {
-    let (interaction, _, user, prompt) = first_factor(cx, interaction_id, browser.proof).await?;
-    let there = (browser.signed, browser.device);
-    match login::enroll(cx, notifier, user, code, browser.ip, there).await? {
-        Enrolled::Refused(refusal) => Ok(EnrolAnswer::Refused { prompt, refusal }),
-        Enrolled::Done {
-            signed_in,
-            recovery_codes,
-        } => {
-            cx.store
-                .set_interaction_session(&interaction.id, &signed_in.signed.session.id)
-                .await?;
-            Ok(EnrolAnswer::Done {
-                recovery_codes,
-                cookie_token: signed_in.cookie_token,
-            })
+    let first = first_factor(cx, interaction_id, browser.proof).await?;
+    let recovery_codes = match mfa::confirm_totp(cx, &first.user.id, code, browser.ip).await? {
+        Ok(codes) => codes,
+        Err(refusal) => {
+            let prompt = first.prompt;
+            return Ok(EnrolAnswer::Refused { prompt, refusal });
         }
+    };
+    let there = (browser.signed, browser.device);
+    let signed_in = login::signed_in_with_both(cx, notifier, first.user, there).await?;
+    if let Some((interaction, _)) = first.authorization {
+        cx.store
+            .set_interaction_session(&interaction.id, &signed_in.signed.session.id)
+            .await?;
     }
+    Ok(EnrolAnswer::Done {
+        recovery_codes,
+        cookie_token: signed_in.cookie_token,
+    })
 }
 
 /// After the recovery codes were shown: the authorization goes on, for the browser whose

@@ -6,10 +6,9 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::core::authorize::second_factor::{self, Answer, Browser, EnrolAnswer};
+use crate::core::authorize::second_factor::{self, Answer, Browser, EnrolAnswer, Prompt};
 use crate::core::error::OAuthError;
-use crate::core::login::{self, Enrolled, SecondFactorAnswer};
-use crate::core::mfa::{self, CodeRefusal, Enrolment, Used};
+use crate::core::mfa::{self, CodeRefusal, Enrolment};
 use crate::core::model::User;
 use crate::core::params::Params;
 use crate::web::cookies::{csrf_token, pending_removal, pending_token, session_cookie};
@@ -28,42 +27,17 @@ use crate::web::views::{
 
 const ACCOUNT: &str = "your Tessera account";
 
-/// The user whose password this browser gave, for the account pages (no interaction).
-async fn account_user(state: &AppState, req: &HttpRequest) -> Result<User, PageError> {
-    let proof = pending_token(state, req);
-    login::pending_user(&state.ctx(), proof.as_deref())
-        .await?
-        .ok_or_else(|| {
-            OAuthError::invalid_request(
-                "this sign-in took too long or was started in another browser; sign in again",
-            )
-            .into()
-        })
+/// The interaction a page or form is for; None for a sign-in to the account pages.
+fn interaction_of(params: &Params) -> Option<String> {
+    params
+        .get("interaction")
+        .filter(|i| !i.is_empty())
+        .map(str::to_owned)
 }
 
-/// Who is signing in and to what: from the interaction, or the account's.
-async fn context_names(
-    state: &AppState,
-    req: &HttpRequest,
-    interaction: &str,
-) -> Result<(String, String), PageError> {
-    if interaction.is_empty() {
-        Ok((ACCOUNT.to_owned(), account_user(state, req).await?.username))
-    } else {
-        let proof = pending_token(state, req);
-        let prompt = second_factor::prompt(&state.ctx(), interaction, proof.as_deref()).await?;
-        Ok((prompt.client_name, prompt.username))
-    }
-}
-
-fn interaction_of(params: &Params) -> String {
-    params.get("interaction").unwrap_or_default().to_owned()
-}
-
-/// A submitted code form: its interaction (empty for the account pages), the code, and the
-/// browser it came from.
+/// A submitted code form: its interaction, the code, and the browser it came from.
 struct CodeForm {
-    interaction: String,
+    interaction: Option<String>,
     code: String,
     ip: Option<String>,
     proof: Option<String>,
@@ -98,6 +72,14 @@ impl CodeForm {
             ip: self.ip.as_deref(),
         }
     }
+
+    /// Where the sign-in goes on after a page shown in between (recovery codes).
+    fn resume_to(&self, account: &str) -> String {
+        match &self.interaction {
+            Some(interaction) => format!("/login/resume?interaction={interaction}"),
+            None => account.to_owned(),
+        }
+    }
 }
 
 /// The page telling a user they signed in with a recovery code, and how many are left.
@@ -121,19 +103,18 @@ async fn after_code_refusal(refusal: &CodeRefusal) -> StatusCode {
     }
 }
 
-async fn second_factor_form(
+fn second_factor_form(
     state: &AppState,
     req: &HttpRequest,
-    interaction: &str,
+    (prompt, interaction): (&Prompt, Option<&str>),
     status: StatusCode,
     error: Option<String>,
 ) -> Result<HttpResponse, PageError> {
-    let (client_name, username) = context_names(state, req, interaction).await?;
     let (csrf, cookie) = csrf_token(state, req);
     let at = SecondFactorContext {
-        client_name: &client_name,
-        username: &username,
-        interaction,
+        client_name: prompt.client_name.as_deref().unwrap_or(ACCOUNT),
+        username: &prompt.username,
+        interaction: interaction.unwrap_or_default(),
         csrf: &csrf,
     };
     page(&SecondFactorPage::new(at, error), status, cookie)
@@ -145,7 +126,10 @@ pub async fn second_factor_page(
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let interaction = interaction_of(&query_params(&req)?);
-    second_factor_form(&state, &req, &interaction, StatusCode::OK, None).await
+    let proof = pending_token(&state, &req);
+    let shown = interaction.as_deref();
+    let prompt = second_factor::prompt(&state.ctx(), shown, proof.as_deref()).await?;
+    second_factor_form(&state, &req, (&prompt, shown), StatusCode::OK, None)
 }
 
 /// POST /login/second-factor
@@ -155,116 +139,75 @@ pub async fn second_factor_submit(
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let form = code_form(&state, &req, &body).await?;
-    let (interaction, code) = (form.interaction.as_str(), form.code.as_str());
-    let cx = state.ctx();
-    let passed = if interaction.is_empty() {
-        let user = account_user(&state, &req).await?;
-        let there = (form.signed.clone(), form.device.clone());
-        let ip = form.ip.as_deref();
-        match login::second_factor(&cx, &state.notifier, user, code, ip, there).await? {
-            SecondFactorAnswer::Done(done, Used::RecoveryCode { left }) => {
-                let page = recovery_code_used(left, "/account/mfa")?;
-                Ok((page, done.cookie_token))
-            }
-            SecondFactorAnswer::Done(done, Used::Otp) => {
-                Ok((see_other("/account/sessions"), done.cookie_token))
-            }
-            SecondFactorAnswer::Refused(refusal) => Err(refusal),
+    let interaction = form.interaction.as_deref();
+    let (cx, notifier) = (state.ctx(), &state.notifier);
+    let answer = second_factor::answer(&cx, notifier, interaction, &form.code, form.browser());
+    let (to, cookie_token) = match answer.await? {
+        Answer::Continue {
+            outcome: Some(outcome),
+            cookie_token,
+        } => (render::outcome(&state, outcome)?, cookie_token),
+        Answer::Continue {
+            outcome: None,
+            cookie_token,
+        } => (see_other("/account/sessions"), cookie_token),
+        Answer::RecoveryCodeUsed { left, cookie_token } => {
+            let next = form.resume_to("/account/mfa");
+            (recovery_code_used(left, &next)?, cookie_token)
         }
-    } else {
-        let browser = form.browser();
-        match second_factor::answer(&cx, &state.notifier, interaction, code, browser).await? {
-            Answer::Continue {
-                outcome,
-                cookie_token,
-            } => Ok((render::outcome(&state, outcome)?, cookie_token)),
-            Answer::RecoveryCodeUsed { left, cookie_token } => {
-                let next = format!("/login/resume?interaction={interaction}");
-                Ok((recovery_code_used(left, &next)?, cookie_token))
-            }
-            Answer::Refused { refusal, .. } => Err(refusal),
-        }
-    };
-    let (to, cookie_token) = match passed {
-        Ok(passed) => passed,
-        Err(refusal) => {
+        Answer::Refused { prompt, refusal } => {
             let status = after_code_refusal(&refusal).await;
             let error = Some(code_refusal_message(&refusal));
-            return second_factor_form(&state, &req, interaction, status, error).await;
+            return second_factor_form(&state, &req, (&prompt, interaction), status, error);
         }
     };
     let to = with_cookie(to, Some(pending_removal(&state)))?;
     with_cookie(to, cookie_token.map(|t| session_cookie(&state, t)))
 }
 
-async fn enrol_form(
-    state: &AppState,
-    req: &HttpRequest,
-    (interaction, action): (&str, &str),
-    user: &User,
-    (status, error): (StatusCode, Option<String>),
-) -> Result<HttpResponse, PageError> {
-    let cx = state.ctx();
-    let Some(enrolment) = mfa::begin_totp(&cx, user).await? else {
-        return Err(OAuthError::invalid_request(
-            "an authenticator app is already set up for this account",
-        )
-        .into());
-    };
-    let client_name = if interaction.is_empty() {
-        ACCOUNT.to_owned()
-    } else {
-        context_names(state, req, interaction).await?.0
-    };
-    render_enrolment(
-        state,
-        req,
-        (&client_name, interaction, action),
-        user,
-        &enrolment,
-        (status, error),
-    )
+/// The enrolment page: who enrols, for what, where the code is posted.
+struct EnrolAt<'a> {
+    client_name: Option<&'a str>,
+    username: &'a str,
+    interaction: Option<&'a str>,
+    action: &'a str,
 }
 
 fn render_enrolment(
     state: &AppState,
     req: &HttpRequest,
-    (client_name, interaction, action): (&str, &str, &str),
-    user: &User,
+    at: EnrolAt<'_>,
     enrolment: &Enrolment,
     (status, error): (StatusCode, Option<String>),
 ) -> Result<HttpResponse, PageError> {
     let (csrf, cookie) = csrf_token(state, req);
-    let at = SecondFactorContext {
-        client_name,
-        username: &user.username,
-        interaction,
+    let context = SecondFactorContext {
+        client_name: at.client_name.unwrap_or(ACCOUNT),
+        username: at.username,
+        interaction: at.interaction.unwrap_or_default(),
         csrf: &csrf,
     };
-    page(
-        &EnrollPage::new(at, action, enrolment, error),
-        status,
-        cookie,
-    )
+    let shown = EnrollPage::new(context, at.action, enrolment, error);
+    page(&shown, status, cookie)
 }
 
-/// The user enrolling during a sign-in: from the interaction's proof, or the account's.
-async fn enrolling_user(
+/// The enrolment during a sign-in, with the secret pending for the user who gave the password.
+async fn login_enrolment(
     state: &AppState,
     req: &HttpRequest,
-    interaction: &str,
-) -> Result<User, PageError> {
-    let user = account_user(state, req).await?;
-    if !interaction.is_empty() {
-        // The interaction must still be pending.
-        second_factor::prompt(
-            &state.ctx(),
-            interaction,
-            pending_token(state, req).as_deref(),
-        )
-        .await?;
-    }
-    Ok(user)
+    interaction: Option<&str>,
+    (status, error): (StatusCode, Option<String>),
+) -> Result<HttpResponse, PageError> {
+    let proof = pending_token(state, req);
+    let (prompt, enrolment) =
+        second_factor::enrolment(&state.ctx(), interaction, proof.as_deref()).await?;
+    let at = EnrolAt {
+        client_name: prompt.client_name.as_deref(),
+        username: &prompt.username,
+        interaction,
+        action: "/login/enroll",
+    };
+    render_enrolment(state, req, at, &enrolment, (status, error))
 }
 
 /// GET /login/enroll
@@ -273,9 +216,7 @@ pub async fn enroll_page(
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let interaction = interaction_of(&query_params(&req)?);
-    let user = enrolling_user(&state, &req, &interaction).await?;
-    let at = (interaction.as_str(), "/login/enroll");
-    enrol_form(&state, &req, at, &user, (StatusCode::OK, None)).await
+    login_enrolment(&state, &req, interaction.as_deref(), (StatusCode::OK, None)).await
 }
 
 /// POST /login/enroll
@@ -285,51 +226,22 @@ pub async fn enroll_submit(
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let form = code_form(&state, &req, &body).await?;
-    let (interaction, code) = (form.interaction.as_str(), form.code.as_str());
-    let cx = state.ctx();
-    let answer = if interaction.is_empty() {
-        let user = account_user(&state, &req).await?;
-        let there = (form.signed.clone(), form.device.clone());
-        match login::enroll(&cx, &state.notifier, user, code, form.ip.as_deref(), there).await? {
-            Enrolled::Done {
-                signed_in,
-                recovery_codes,
-            } => EnrolAnswer::Done {
-                recovery_codes,
-                cookie_token: signed_in.cookie_token,
-            },
-            Enrolled::Refused(refusal) => EnrolAnswer::Refused {
-                prompt: second_factor::Prompt {
-                    client_name: ACCOUNT.into(),
-                    username: String::new(),
-                },
-                refusal,
-            },
-        }
-    } else {
-        let browser = form.browser();
-        second_factor::enroll(&cx, &state.notifier, interaction, code, browser).await?
-    };
-    match answer {
+    let interaction = form.interaction.as_deref();
+    let (cx, notifier) = (state.ctx(), &state.notifier);
+    match second_factor::enroll(&cx, notifier, interaction, &form.code, form.browser()).await? {
         EnrolAnswer::Done {
             recovery_codes,
             cookie_token,
         } => {
-            let next = if interaction.is_empty() {
-                "/account/sessions".to_owned()
-            } else {
-                format!("/login/resume?interaction={interaction}")
-            };
+            let next = form.resume_to("/account/sessions");
             let codes = RecoveryCodesPage::new(&recovery_codes, &next);
             let shown = page(&codes, StatusCode::OK, Some(pending_removal(&state)))?;
             with_cookie(shown, cookie_token.map(|t| session_cookie(&state, t)))
         }
         EnrolAnswer::Refused { refusal, .. } => {
             let status = after_code_refusal(&refusal).await;
-            let user = enrolling_user(&state, &req, interaction).await?;
             let error = Some(code_refusal_message(&refusal));
-            let at = (interaction, "/login/enroll");
-            enrol_form(&state, &req, at, &user, (status, error)).await
+            login_enrolment(&state, &req, interaction, (status, error)).await
         }
     }
 }
@@ -339,10 +251,30 @@ pub async fn resume(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let interaction = interaction_of(&query_params(&req)?);
+    let interaction = interaction_of(&query_params(&req)?).unwrap_or_default();
     let (signed, _) = browser_device(&state, &req).await?;
     let outcome = second_factor::resume(&state.ctx(), &interaction, signed).await?;
     render::outcome(&state, outcome)
+}
+
+/// The account page's enrolment for a signed-in user (a new or the pending secret).
+async fn account_enrolment(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &User,
+    (status, error): (StatusCode, Option<String>),
+) -> Result<HttpResponse, PageError> {
+    let Some(enrolment) = mfa::begin_totp(&state.ctx(), user).await? else {
+        let enrolled = "an authenticator app is already set up for this account";
+        return Err(OAuthError::invalid_request(enrolled).into());
+    };
+    let at = EnrolAt {
+        client_name: None,
+        username: &user.username,
+        interaction: None,
+        action: "/account/mfa/totp/confirm",
+    };
+    render_enrolment(state, req, at, &enrolment, (status, error))
 }
 
 /// GET /account/mfa
@@ -365,8 +297,8 @@ pub async fn account_enroll(
     body: web::Bytes,
 ) -> Result<HttpResponse, AccountPageError> {
     let (_, signed) = signed_form(&state, &req, &body).await?;
-    let at = ("", "/account/mfa/totp/confirm");
-    Ok(enrol_form(&state, &req, at, &signed.user, (StatusCode::OK, None)).await?)
+    let shown = (StatusCode::OK, None);
+    Ok(account_enrolment(&state, &req, &signed.user, shown).await?)
 }
 
 /// POST /account/mfa/totp/confirm: the first code turns it on; the recovery codes follow.
@@ -390,9 +322,8 @@ pub async fn account_confirm(
         }
         Err(refusal) => {
             let status = after_code_refusal(&refusal).await;
-            let error = (status, Some(code_refusal_message(&refusal)));
-            let at = ("", "/account/mfa/totp/confirm");
-            Ok(enrol_form(&state, &req, at, &signed.user, error).await?)
+            let shown = (status, Some(code_refusal_message(&refusal)));
+            Ok(account_enrolment(&state, &req, &signed.user, shown).await?)
         }
     }
 }

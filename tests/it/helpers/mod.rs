@@ -300,7 +300,18 @@ impl TestApp {
         browser: &reqwest::Client,
         password: &str,
     ) -> (String, reqwest::Response) {
-        let start = browser.get(self.authorize_url(&[])).send().await.unwrap();
+        self.try_login_at(browser, &self.authorize_url(&[]), password)
+            .await
+    }
+
+    /// The same for the authorization at `authorize_url`.
+    pub async fn try_login_at(
+        &self,
+        browser: &reqwest::Client,
+        authorize_url: &str,
+        password: &str,
+    ) -> (String, reqwest::Response) {
+        let start = browser.get(authorize_url).send().await.unwrap();
         let page = browser
             .get(self.url(&location(&start)))
             .send()
@@ -594,4 +605,10 @@ pub async fn sign_in_at(
             .await
             .unwrap();
     }
+}
+
+/// The decoded header of a JWT.
+pub fn jwt_header(jwt: &str) -> serde_json::Value {
+    let part = jwt.split('.').next().unwrap();
+    serde_json::from_slice(&tessera::secret::b64url_decode(part).unwrap()).unwrap()
 }
