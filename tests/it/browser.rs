@@ -260,6 +260,17 @@ impl Browser {
         problems
     }
 
+    /// Waits until the page (after a navigation) says `text`.
+    async fn wait_for_text(&self, text: &str) {
+        for _ in 0..50 {
+            if self.source().await.contains(text) {
+                return;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no {text:?} on {}", self.source().await);
+    }
+
     async fn source(&self) -> String {
         self.command(reqwest::Method::GET, "/source", Value::Null)
             .await
@@ -579,7 +590,7 @@ async fn two_step_verification_pages_fit_and_pass_axe() {
     // Signed out, then in again: the code comes after the password.
     browser.goto(&app.url("/logout")).await;
     browser.click("button[name=confirm]").await;
-    browser.find("h1").await;
+    browser.wait_for_text("You are signed out").await;
     sign_in(&browser).await;
     browser.find("#code").await;
     problems.extend(browser.audit("second-factor", &axe).await);
@@ -591,7 +602,7 @@ async fn two_step_verification_pages_fit_and_pass_axe() {
     // Once more with a recovery code: the user is told.
     browser.goto(&app.url("/logout")).await;
     browser.click("button[name=confirm]").await;
-    browser.find("h1").await;
+    browser.wait_for_text("You are signed out").await;
     sign_in(&browser).await;
     browser.type_into("#code", &recovery).await;
     browser.click("button[type=submit]").await;
