@@ -21,6 +21,7 @@ mod m20261203_000013_client_profile;
 mod m20261203_000014_resources;
 mod m20261203_000015_client_secret_jwt;
 mod m20261203_000016_second_factors;
+mod m20261203_000017_passkeys;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000014_resources::Migration),
             Box::new(m20261203_000015_client_secret_jwt::Migration),
             Box::new(m20261203_000016_second_factors::Migration),
+            Box::new(m20261203_000017_passkeys::Migration),
         ]
     }
 }

@@ -150,12 +150,22 @@ pub async fn run(config: Config, command: UserCommand, json_output: bool) -> Res
             let factors = enrolment::second_factors(&cx, &username)
                 .await
                 .map_err(fail)?;
-            let text = match factors.totp_since {
-                Some(since) => format!(
-                    "{username}: authenticator app since {since}; {} unused recovery code(s)",
+            let mut lines = vec![];
+            if let Some(since) = factors.totp_since {
+                lines.push(format!("authenticator app since {since}"));
+            }
+            for p in &factors.passkeys {
+                let kind = if p.synced { "synced" } else { "device-bound" };
+                lines.push(format!("passkey {:?} ({kind}, id {})", p.name, p.id));
+            }
+            let text = if factors.any() {
+                format!(
+                    "{username}: {}; {} unused recovery code(s)",
+                    lines.join("; "),
                     factors.recovery_codes_left
-                ),
-                None => format!("{username}: no second factor"),
+                )
+            } else {
+                format!("{username}: no second factor")
             };
             let mut value = json!(factors);
             value["username"] = json!(username);

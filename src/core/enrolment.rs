@@ -1,15 +1,20 @@
-//! Operators and users' second factors (`tessera user mfa …`, the admin API): enrolling an
-//! authenticator app for a scripted set-up, listing, and resetting after a lost phone.
+//! Operators and users' second factors: an operator enrolling an authenticator app for a
+//! scripted set-up (`tessera user mfa …`, the admin API), listing, and resetting after a lost
+//! phone; a user adding and removing passkeys on the account page.
 
 use serde::Serialize;
 
 use super::Ctx;
 use super::accounts::find_user;
-use super::error::AccountError;
+use super::error::{AccountError, OAuthError, StoreError};
 use super::mfa;
+use super::model::{PasskeyFactor, User};
+use super::passkeys::{self, Answer, Challenge, Refusal};
 use super::ports::{
-    ClientRepo, FactorRepo, GrantRepo, Notifier, RevocationList, SessionRepo, UserRepo,
+    AssertionRepo, ClientRepo, FactorRepo, GrantRepo, Notifier, RevocationList, SessionRepo,
+    UserRepo,
 };
+use super::sessions;
 
 /// What an operator's enrolment hands over, once: for a scripted set-up, the app's secret and
 /// URI, and the recovery codes.
@@ -67,4 +72,79 @@ where
 {
     let user = find_user(cx.store, username).await?;
     Ok(mfa::reset(cx, notifier, &user.id, None).await?)
+}
+
+/// The account page's second factors, with a passkey registration ready to start (or why
+/// none can be).
+pub struct AccountFactors {
+    pub factors: mfa::Factors,
+    pub registration: Result<Challenge, Refusal>,
+}
+
+pub async fn account_factors<S: FactorRepo>(
+    cx: &Ctx<'_, S>,
+    user: &User,
+) -> Result<AccountFactors, OAuthError> {
+    Ok(AccountFactors {
+        factors: mfa::factors(cx, &user.id).await?,
+        registration: passkeys::begin_registration(cx, user).await?,
+    })
+}
+
+/// A passkey the user added, and the recovery codes to show once when it is their first
+/// second factor (a lost authenticator must not lock them out).
+pub struct Added {
+    pub passkey: PasskeyFactor,
+    pub recovery_codes: Option<Vec<String>>,
+}
+
+/// The account page's "Add a passkey": checks the browser's answer and keeps the passkey.
+pub async fn add_passkey<S: FactorRepo + AssertionRepo>(
+    cx: &Ctx<'_, S>,
+    user: &User,
+    answer: Answer<'_>,
+    name: &str,
+) -> Result<Result<Added, Refusal>, OAuthError> {
+    let first = !mfa::has_factor(cx, &user.id).await?
+        && cx.store.unused_recovery_codes(&user.id).await? == 0;
+    let passkey = match passkeys::finish_registration(cx, user, answer, name).await? {
+        Ok(passkey) => passkey,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let recovery_codes = if first {
+        Some(mfa::new_recovery_codes(cx, &user.id).await?)
+    } else {
+        None
+    };
+    Ok(Ok(Added {
+        passkey,
+        recovery_codes,
+    }))
+}
+
+/// Removes one of the user's passkeys; the user's other sessions end, as with a password
+/// change, and the recovery codes go with the last second factor. False when the user has
+/// no such passkey.
+pub async fn remove_passkey<S, N>(
+    cx: &Ctx<'_, S>,
+    notifier: &N,
+    user_id: &str,
+    passkey_id: &str,
+    keep: Option<&str>,
+) -> Result<bool, StoreError>
+where
+    S: FactorRepo + SessionRepo + GrantRepo + ClientRepo + RevocationList,
+    N: Notifier,
+{
+    if !cx.store.delete_passkey(user_id, passkey_id).await? {
+        return Ok(false);
+    }
+    tracing::info!(user_id, passkey = passkey_id, "a passkey was removed");
+    if !mfa::has_factor(cx, user_id).await? {
+        cx.store
+            .replace_recovery_codes(user_id, &[], cx.now)
+            .await?;
+    }
+    sessions::end_user_sessions(cx, notifier, user_id, keep).await?;
+    Ok(true)
 }

@@ -120,19 +120,20 @@ pub async fn pending_user<S: UserRepo>(
     Ok(user.filter(|u| !u.disabled))
 }
 
-/// Signs the browser in as `user`, who gave the password and then a second factor (checked by
-/// the caller, see `mfa::check` and `mfa::confirm_totp`): amr `pwd otp mfa`.
-pub async fn signed_in_with_both<S, N>(
+/// Signs the browser in as `user`, authenticated by the methods `amr` (checked by the caller:
+/// the password and a second factor, see `mfa::check` and `mfa::confirm_totp`, or a passkey
+/// alone, see `passkeys::finish_sign_in`).
+pub async fn signed_in_with<S, N>(
     cx: &Ctx<'_, S>,
     notifier: &N,
     user: User,
+    amr: &str,
     (browser, device): (Option<SignedIn>, Device),
 ) -> Result<SignedInNow, OAuthError>
 where
     S: SessionRepo + GrantRepo + ClientRepo + RevocationList,
     N: Notifier,
 {
-    let amr = mfa::AMR_SECOND_FACTOR;
     let (session, cookie_token) =
         start_browser_session(cx, notifier, browser, &user, device, amr).await?;
     Ok(SignedInNow {

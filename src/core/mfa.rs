@@ -1,12 +1,14 @@
-//! Second factors: an authenticator app (TOTP, `totp`) and single-use recovery codes. When a
-//! sign-in needs one, the proof of a password that waits for it, enrolment, checking a code
-//! (throttled like passwords, each code once), and the level (`acr`) a session reached.
+//! Second factors: an authenticator app (TOTP, `totp`), passkeys (`passkeys`) and single-use
+//! recovery codes. When a sign-in needs one, the proof of a password that waits for it, TOTP
+//! enrolment, checking a code (throttled like passwords, each code once), and the level
+//! (`acr`) a session reached.
 
 use serde::{Deserialize, Serialize};
 
 use super::Ctx;
 use super::error::{OAuthError, StoreError};
-use super::model::{Client, TotpFactor, User};
+use super::model::{Client, PasskeyFactor, TotpFactor, User};
+use super::passkeys;
 use super::ports::{
     ClientRepo, FactorRepo, GrantRepo, Notifier, RevocationList, SessionRepo, ThrottleRepo,
 };
@@ -20,7 +22,8 @@ use crate::secret::{hash, random_bytes};
 pub const ACR_PASSWORD: &str = "urn:tessera:acr:password";
 pub const ACR_MFA: &str = "urn:tessera:acr:mfa";
 pub const ACR_VALUES: [&str; 2] = [ACR_PASSWORD, ACR_MFA];
-/// The methods (`amr`, RFC 8176) of a session: a password, then also a one-time code.
+/// The methods (`amr`, RFC 8176) of a session: a password, then also a one-time code (a
+/// passkey's are in `passkeys::amr`).
 pub const AMR_PASSWORD: &str = "pwd";
 pub const AMR_SECOND_FACTOR: &str = "pwd otp mfa";
 /// Recovery codes made at a time.
@@ -58,26 +61,31 @@ pub enum Needed {
     Enroll,
 }
 
-/// A user with a second factor is always asked for it; one without is asked to enrol when
-/// every user must, the client requires it, or the request asks for the MFA level.
+/// A user with a second factor (an authenticator app or a passkey) is always asked for it; one
+/// without is asked to enrol when every user must, the client requires it, or the request asks
+/// for the MFA level.
 pub async fn needed<S: FactorRepo>(
     cx: &Ctx<'_, S>,
     user_id: &str,
     client: Option<&Client>,
     wanted: bool,
 ) -> Result<Needed, StoreError> {
-    let enrolled = cx
-        .store
-        .totp(user_id)
-        .await?
-        .is_some_and(|f| f.confirmed_at.is_some());
-    Ok(if enrolled {
+    Ok(if has_factor(cx, user_id).await? {
         Needed::Verify
     } else if wanted || cx.policy.require_mfa || client.is_some_and(|c| c.require_mfa) {
         Needed::Enroll
     } else {
         Needed::Nothing
     })
+}
+
+/// Whether the user has a confirmed authenticator app or a passkey.
+pub async fn has_factor<S: FactorRepo>(cx: &Ctx<'_, S>, user_id: &str) -> Result<bool, StoreError> {
+    let totp = cx.store.totp(user_id).await?;
+    if totp.is_some_and(|f| f.confirmed_at.is_some()) {
+        return Ok(true);
+    }
+    Ok(!cx.store.passkeys(user_id).await?.is_empty())
 }
 
 #[derive(Serialize, Deserialize)]
@@ -165,6 +173,8 @@ pub enum CodeRefusal {
     Locked { seconds: i64 },
     /// No enrolment to check against.
     NotEnrolled,
+    /// A passkey's answer was not accepted.
+    Passkey(passkeys::Refusal),
 }
 
 /// Which factor a good code was.
@@ -175,6 +185,20 @@ pub enum Used {
     RecoveryCode {
         left: usize,
     },
+    /// A passkey, with the methods of both factors.
+    Passkey {
+        amr: &'static str,
+    },
+}
+
+impl Used {
+    /// The methods (amr) of a session signed in with the password and this.
+    pub fn amr(self) -> &'static str {
+        match self {
+            Self::Otp | Self::RecoveryCode { .. } => AMR_SECOND_FACTOR,
+            Self::Passkey { amr } => amr,
+        }
+    }
 }
 
 /// Confirms a TOTP enrolment with its first code and makes the recovery codes, which are
@@ -307,13 +331,45 @@ pub async fn new_recovery_codes<S: FactorRepo>(
 pub struct Factors {
     /// When the authenticator app was confirmed, if there is one.
     pub totp_since: Option<i64>,
+    pub passkeys: Vec<PasskeyInfo>,
     pub recovery_codes_left: usize,
+}
+
+impl Factors {
+    pub fn any(&self) -> bool {
+        self.totp_since.is_some() || !self.passkeys.is_empty()
+    }
+}
+
+/// A passkey as the account page and operators list it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PasskeyInfo {
+    pub id: String,
+    pub name: String,
+    /// The authenticator may sync it to the user's other devices (backup eligible).
+    pub synced: bool,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+impl From<PasskeyFactor> for PasskeyInfo {
+    fn from(p: PasskeyFactor) -> Self {
+        Self {
+            id: p.id,
+            name: p.name,
+            synced: p.backup_eligible,
+            created_at: p.created_at,
+            last_used_at: p.last_used_at,
+        }
+    }
 }
 
 pub async fn factors<S: FactorRepo>(cx: &Ctx<'_, S>, user_id: &str) -> Result<Factors, StoreError> {
     let totp = cx.store.totp(user_id).await?;
+    let passkeys = cx.store.passkeys(user_id).await?;
     Ok(Factors {
         totp_since: totp.and_then(|f| f.confirmed_at),
+        passkeys: passkeys.into_iter().map(PasskeyInfo::from).collect(),
         recovery_codes_left: cx.store.unused_recovery_codes(user_id).await?,
     })
 }

@@ -18,6 +18,7 @@ pub mod logout;
 pub mod mfa;
 pub mod model;
 pub mod params;
+pub mod passkeys;
 pub mod pkce;
 pub mod ports;
 pub mod resources;

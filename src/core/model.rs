@@ -247,6 +247,25 @@ impl TotpFactor {
     }
 }
 
+/// A user's passkey: a WebAuthn credential registered on the account page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PasskeyFactor {
+    pub id: String,
+    pub user_id: String,
+    /// What the user called it ("Work laptop").
+    pub name: String,
+    /// The WebAuthn credential id, base64url: registered once, to one account.
+    pub credential_id: String,
+    /// The credential as the WebAuthn crate keeps it (public key, signature counter, backup
+    /// flags), JSON.
+    pub credential: String,
+    /// Whether the authenticator may sync it to other devices (the BE flag): a synced passkey
+    /// is a software-held key (amr `swk`), a device-bound one a hardware key (`hwk`).
+    pub backup_eligible: bool,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
 /// Where a browser signed in from, as shown on the user's device list.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Device {

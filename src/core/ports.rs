@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use super::error::StoreError;
 use super::model::{
-    AuthCode, Client, Failures, Grant, Interaction, PushedRequest, RefreshToken, Resource, Revoked,
-    Session, TotpFactor, User,
+    AuthCode, Client, Failures, Grant, Interaction, PasskeyFactor, PushedRequest, RefreshToken,
+    Resource, Revoked, Session, TotpFactor, User,
 };
 use crate::keys::{JwkSet, JwksError, StoredKey};
 
@@ -107,8 +107,26 @@ pub trait FactorRepo: Sync {
         now: i64,
     ) -> impl Future<Output = Stored<bool>> + Send;
     fn unused_recovery_codes(&self, user_id: &str) -> impl Future<Output = Stored<usize>> + Send;
-    /// Removes the user's TOTP factor and recovery codes.
+    /// Removes the user's TOTP factor, passkeys and recovery codes.
     fn delete_factors(&self, user_id: &str) -> impl Future<Output = Stored<()>> + Send;
+    /// The user's passkeys, oldest first.
+    fn passkeys(&self, user_id: &str) -> impl Future<Output = Stored<Vec<PasskeyFactor>>> + Send;
+    fn passkey_by_credential(
+        &self,
+        credential_id: &str,
+    ) -> impl Future<Output = Stored<Option<PasskeyFactor>>> + Send;
+    /// Registers a passkey; false when its credential id is registered already (to anyone).
+    fn insert_passkey(&self, passkey: &PasskeyFactor) -> impl Future<Output = Stored<bool>> + Send;
+    /// Records a use: the credential's new state (counter, backup flags) and the time.
+    fn passkey_used(
+        &self,
+        id: &str,
+        credential: &str,
+        backup_eligible: bool,
+        now: i64,
+    ) -> impl Future<Output = Stored<()>> + Send;
+    /// Removes one of the user's passkeys; false when the user has no passkey `id`.
+    fn delete_passkey(&self, user_id: &str, id: &str) -> impl Future<Output = Stored<bool>> + Send;
 }
 
 pub trait InteractionRepo: Sync {

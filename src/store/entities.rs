@@ -325,3 +325,24 @@ pub mod recovery_code {
     }
     no_relations!();
 }
+
+pub mod passkey {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "passkeys")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub user_id: String,
+        pub name: String,
+        #[sea_orm(column_type = "Text")]
+        pub credential_id: String,
+        #[sea_orm(column_type = "Text")]
+        pub credential: String,
+        pub backup_eligible: bool,
+        pub created_at: i64,
+        pub last_used_at: Option<i64>,
+    }
+    no_relations!();
+}

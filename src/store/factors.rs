@@ -1,15 +1,16 @@
-//! Second factors: TOTP factors and recovery codes.
+//! Second factors: TOTP factors, passkeys and recovery codes.
 
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait,
+    ColumnTrait, Condition, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
 };
 
 use super::Store;
 use super::Unique;
-use super::entities::{recovery_code, totp_factor};
+use super::entities::{passkey, recovery_code, totp_factor};
 use crate::core::error::StoreError;
-use crate::core::model::TotpFactor;
+use crate::core::model::{PasskeyFactor, TotpFactor};
 use crate::core::ports::FactorRepo;
 
 impl FactorRepo for Store {
@@ -133,6 +134,99 @@ impl FactorRepo for Store {
             .filter(recovery_code::Column::UserId.eq(user_id))
             .exec(&self.writer)
             .await?;
+        passkey::Entity::delete_many()
+            .filter(passkey::Column::UserId.eq(user_id))
+            .exec(&self.writer)
+            .await?;
         Ok(())
+    }
+
+    async fn passkeys(&self, user_id: &str) -> Result<Vec<PasskeyFactor>, StoreError> {
+        let rows = passkey::Entity::find()
+            .filter(passkey::Column::UserId.eq(user_id))
+            .order_by_asc(passkey::Column::CreatedAt)
+            .order_by_asc(passkey::Column::Id)
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(from_row).collect())
+    }
+
+    async fn passkey_by_credential(
+        &self,
+        credential_id: &str,
+    ) -> Result<Option<PasskeyFactor>, StoreError> {
+        let row = passkey::Entity::find()
+            .filter(passkey::Column::CredentialId.eq(credential_id))
+            .unique(&self.db)
+            .await?;
+        Ok(row.map(from_row))
+    }
+
+    async fn insert_passkey(&self, p: &PasskeyFactor) -> Result<bool, StoreError> {
+        let row = passkey::ActiveModel {
+            id: Set(p.id.clone()),
+            user_id: Set(p.user_id.clone()),
+            name: Set(p.name.clone()),
+            credential_id: Set(p.credential_id.clone()),
+            credential: Set(p.credential.clone()),
+            backup_eligible: Set(p.backup_eligible),
+            created_at: Set(p.created_at),
+            last_used_at: Set(p.last_used_at),
+        };
+        let inserted = passkey::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(passkey::Column::CredentialId)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.writer)
+            .await;
+        match inserted {
+            Ok(rows) => Ok(rows == 1),
+            Err(DbErr::RecordNotInserted) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn passkey_used(
+        &self,
+        id: &str,
+        credential: &str,
+        backup_eligible: bool,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        passkey::Entity::update_many()
+            .col_expr(passkey::Column::Credential, Expr::value(credential))
+            .col_expr(
+                passkey::Column::BackupEligible,
+                Expr::value(backup_eligible),
+            )
+            .col_expr(passkey::Column::LastUsedAt, Expr::value(now))
+            .filter(passkey::Column::Id.eq(id))
+            .exec(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_passkey(&self, user_id: &str, id: &str) -> Result<bool, StoreError> {
+        let result = passkey::Entity::delete_many()
+            .filter(passkey::Column::UserId.eq(user_id))
+            .filter(passkey::Column::Id.eq(id))
+            .exec(&self.writer)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+}
+
+fn from_row(r: passkey::Model) -> PasskeyFactor {
+    PasskeyFactor {
+        id: r.id,
+        user_id: r.user_id,
+        name: r.name,
+        credential_id: r.credential_id,
+        credential: r.credential,
+        backup_eligible: r.backup_eligible,
+        created_at: r.created_at,
+        last_used_at: r.last_used_at,
     }
 }

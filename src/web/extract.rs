@@ -169,8 +169,7 @@ pub async fn signed_form(
     req: &HttpRequest,
     body: &[u8],
 ) -> Result<(Params, SignedIn), AccountPageError> {
-    let form = form_params(req, body).map_err(PageError::from)?;
-    check_csrf(state, req, form.get("csrf"))?;
+    let form = csrf_form(state, req, body)?;
     Ok((form, require_signed_in(state, req).await?))
 }
 
@@ -219,10 +218,16 @@ pub fn interaction_form(
     req: &HttpRequest,
     body: &[u8],
 ) -> Result<(Params, String), PageError> {
-    let form = form_params(req, body)?;
-    check_csrf(state, req, form.get("csrf"))?;
+    let form = csrf_form(state, req, body)?;
     let id = interaction_id(&form)?;
     Ok((form, id))
+}
+
+/// A posted form whose CSRF token is this browser's.
+pub fn csrf_form(state: &AppState, req: &HttpRequest, body: &[u8]) -> Result<Params, PageError> {
+    let form = form_params(req, body)?;
+    check_csrf(state, req, form.get("csrf"))?;
+    Ok(form)
 }
 
 /// A token-family request's form and the client it authenticates as.

@@ -19,7 +19,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 
 use handlers::{
     account, admin, authorize, consent, discovery, health, introspect, jwks, login, logout, mfa,
-    par, revoke, token, userinfo,
+    par, passkeys, revoke, token, userinfo,
 };
 use state::AppState;
 
@@ -75,6 +75,11 @@ fn routes(cfg: &mut web::ServiceConfig) {
             "/login/second-factor",
             web::post().to(mfa::second_factor_submit),
         )
+        .route(
+            "/login/second-factor/passkey",
+            web::post().to(mfa::second_factor_passkey),
+        )
+        .route("/login/passkey", web::post().to(passkeys::sign_in))
         .route("/login/enroll", web::get().to(mfa::enroll_page))
         .route("/login/enroll", web::post().to(mfa::enroll_submit))
         .route("/login/resume", web::get().to(mfa::resume))
@@ -89,6 +94,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(mfa::account_recovery_codes),
         )
         .route("/account/mfa/remove", web::post().to(mfa::account_remove))
+        .route("/account/passkeys", web::post().to(passkeys::add))
+        .route("/account/passkeys/remove", web::post().to(passkeys::remove))
         .route("/consent", web::get().to(consent::consent_page))
         .route("/consent", web::post().to(consent::consent_submit))
         .route("/token", web::post().to(token::token))
@@ -121,6 +128,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(health::metrics))
         .route("/readyz", web::get().to(health::readyz))
         .route("/assets/tessera.css", web::get().to(stylesheet))
+        .route("/assets/passkey.js", web::get().to(passkey_script))
         .default_service(web::to(not_found));
 }
 
@@ -131,6 +139,16 @@ async fn stylesheet() -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(CSS)
+}
+
+const PASSKEY_JS: &str = include_str!("../../templates/passkey.js");
+
+/// The passkey forms' script, the one script the pages load (`script-src 'self'`).
+async fn passkey_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(PASSKEY_JS)
 }
 
 async fn to_demo() -> HttpResponse {

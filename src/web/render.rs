@@ -7,7 +7,7 @@ use askama::Template;
 
 use super::cookies;
 use super::errors::PageError;
-use super::respond::{authorization_response, html, see_other};
+use super::respond::{authorization_response, html, html_with_own_scripts, see_other};
 use super::state::AppState;
 use super::views;
 use crate::core::authorize::Outcome;
@@ -21,6 +21,16 @@ pub fn page(
 ) -> Result<HttpResponse, PageError> {
     let body = views::render(template).ok_or_else(OAuthError::server_error)?;
     with_cookie(html(status, body), cookie)
+}
+
+/// The same for a page with a passkey form, which loads Tessera's static script.
+pub fn scripted_page(
+    template: &impl Template,
+    status: StatusCode,
+    cookie: Option<Cookie<'static>>,
+) -> Result<HttpResponse, PageError> {
+    let body = views::render(template).ok_or_else(OAuthError::server_error)?;
+    with_cookie(html_with_own_scripts(status, body), cookie)
 }
 
 pub fn with_cookie(

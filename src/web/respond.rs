@@ -17,6 +17,12 @@ pub fn html(status: StatusCode, body: String) -> HttpResponse {
     html_with_csp(status, body, "")
 }
 
+/// A page that loads Tessera's own static scripts (the passkey forms' `/assets/passkey.js`);
+/// inline scripts stay refused.
+pub fn html_with_own_scripts(status: StatusCode, body: String) -> HttpResponse {
+    html_with_csp(status, body, "; script-src 'self'")
+}
+
 /// `extra_csp` adds directives, e.g. a script nonce for the form_post page.
 fn html_with_csp(status: StatusCode, body: String, extra_csp: &str) -> HttpResponse {
     HttpResponse::build(status)

@@ -24,6 +24,7 @@ mod logout;
 mod mfa;
 mod ops;
 mod par;
+mod passkeys;
 mod postman;
 mod readme;
 mod refresh;

@@ -96,7 +96,7 @@ async fn finish(app: &TestApp, browser: &reqwest::Client, response: reqwest::Res
 }
 
 /// Follows a location inside Tessera through consent (approving) to the client: the code.
-async fn code_from(app: &TestApp, browser: &reqwest::Client, next: &str) -> String {
+pub(crate) async fn code_from(app: &TestApp, browser: &reqwest::Client, next: &str) -> String {
     let mut next = next.to_owned();
     loop {
         if next.starts_with(REDIRECT) {
@@ -127,11 +127,11 @@ async fn code_from(app: &TestApp, browser: &reqwest::Client, next: &str) -> Stri
     }
 }
 
-fn id_token_claims(tokens: &Value) -> Value {
+pub(crate) fn id_token_claims(tokens: &Value) -> Value {
     crate::dpop::payload(&str_of(tokens, "id_token"))
 }
 
-async fn redeem(app: &TestApp, code: &str) -> Value {
+pub(crate) async fn redeem(app: &TestApp, code: &str) -> Value {
     let (status, tokens) = json(app.redeem(code, &[]).await).await;
     assert_eq!(status, 200, "{tokens}");
     tokens
@@ -348,26 +348,8 @@ async fn the_account_page_sets_up_and_turns_off_the_authenticator_app() {
     let sign_in = |browser: reqwest::Client| {
         let app = &app;
         async move {
-            let page = browser
-                .get(app.url("/account/login"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            let form = [
-                ("csrf", field(&page, "csrf").unwrap()),
-                ("username", "alice".to_owned()),
-                ("password", PASSWORD.to_owned()),
-            ];
-            let answer = browser
-                .post(app.url("/account/login"))
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-            (browser, location(&answer))
+            let next = app.account_sign_in(&browser).await;
+            (browser, next)
         }
     };
     let (phone, next) = sign_in(browser()).await;

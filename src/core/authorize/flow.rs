@@ -11,6 +11,7 @@ use crate::core::login::{self, Attempt, Demands, Refusal, SignIn};
 use crate::core::mfa;
 use crate::core::model::{AuthCode, Grant, Interaction, Session};
 use crate::core::params::Params;
+use crate::core::passkeys::{self, Challenge};
 use crate::core::ports::{
     ClientKeys, ClientRepo, CodeRepo, ConsentRepo, FactorRepo, GrantRepo, InteractionRepo,
     Notifier, Offload, PushedRequestRepo, ResourceRepo, RevocationList, SessionRepo, ThrottleRepo,
@@ -202,6 +203,8 @@ pub async fn client_name<S: ClientRepo>(
 pub struct LoginPrompt {
     pub client_name: String,
     pub login_hint: Option<String>,
+    /// A sign-in with a passkey to offer (None: passkeys are unavailable on this issuer).
+    pub passkey: Option<Challenge>,
 }
 
 pub async fn login_prompt<S: InteractionRepo + ClientRepo>(
@@ -212,6 +215,7 @@ pub async fn login_prompt<S: InteractionRepo + ClientRepo>(
     Ok(LoginPrompt {
         client_name: client_name(cx, &interaction.client_id).await?,
         login_hint: req.login_hint,
+        passkey: passkeys::begin_sign_in(cx)?,
     })
 }
 
@@ -224,7 +228,7 @@ pub enum LoginResult {
     },
     /// The form is shown again with the reason.
     Refused {
-        client_name: String,
+        prompt: LoginPrompt,
         refusal: Refusal,
     },
 }
@@ -260,10 +264,12 @@ where
     match login::sign_in(cx, offload, notifier, attempt, demands).await? {
         SignIn::Refused(refusal) => {
             tracing::info!(client_id = %interaction.client_id, "login failed");
-            Ok(LoginResult::Refused {
+            let prompt = LoginPrompt {
                 client_name: client_name(cx, &interaction.client_id).await?,
-                refusal,
-            })
+                login_hint: None,
+                passkey: passkeys::begin_sign_in(cx)?,
+            };
+            Ok(LoginResult::Refused { prompt, refusal })
         }
         SignIn::Done(done) => Ok(LoginResult::Continue {
             outcome: after_login(cx, &interaction, &req, &done.signed).await?,

@@ -4,6 +4,7 @@
 pub mod decide;
 pub mod flow;
 pub mod par;
+pub mod passkey;
 pub mod request;
 pub mod request_object;
 pub mod second_factor;

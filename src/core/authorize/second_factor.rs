@@ -1,6 +1,7 @@
 //! The second factor within an authorization: after the password (or, for a step-up, the
 //! browser's existing session) the browser holds a sealed proof of that first factor and
-//! gives a code of the user's authenticator app or a recovery code; a user who must have a
+//! gives a code of the user's authenticator app, one of their passkeys, or a recovery code;
+//! a user who must have a
 //! second factor and has none enrols an authenticator app first, sees the recovery codes
 //! once, and then resumes the authorization. A sign-in to the account pages takes the same
 //! steps without an authorization.
@@ -11,9 +12,10 @@ use crate::core::error::OAuthError;
 use crate::core::login;
 use crate::core::mfa::{self, CodeRefusal, Enrolment, Used};
 use crate::core::model::{Device, Interaction, User};
+use crate::core::passkeys::{self, Challenge};
 use crate::core::ports::{
-    ClientRepo, CodeRepo, ConsentRepo, FactorRepo, GrantRepo, InteractionRepo, Notifier,
-    RevocationList, SessionRepo, ThrottleRepo, UserRepo,
+    AssertionRepo, ClientRepo, CodeRepo, ConsentRepo, FactorRepo, GrantRepo, InteractionRepo,
+    Notifier, RevocationList, SessionRepo, ThrottleRepo, UserRepo,
 };
 use crate::core::sessions::SignedIn;
 
@@ -22,6 +24,10 @@ pub struct Prompt {
     /// The application being signed in to; None for the account pages.
     pub client_name: Option<String>,
     pub username: String,
+    /// The user has an authenticator app (else only a recovery code is typed).
+    pub totp: bool,
+    /// A passkey check to offer, when the user has passkeys.
+    pub passkey: Option<Challenge>,
 }
 
 /// The pending authorization (None for a sign-in to the account pages) and the user who gave
@@ -32,7 +38,7 @@ struct FirstFactor {
     prompt: Prompt,
 }
 
-async fn first_factor<S: InteractionRepo + ClientRepo + UserRepo>(
+async fn first_factor<S: InteractionRepo + ClientRepo + UserRepo + FactorRepo>(
     cx: &Ctx<'_, S>,
     interaction_id: Option<&str>,
     proof: Option<&str>,
@@ -50,9 +56,12 @@ async fn first_factor<S: InteractionRepo + ClientRepo + UserRepo>(
         Some((interaction, _)) => Some(client_name(cx, &interaction.client_id).await?),
         None => None,
     };
+    let totp = cx.store.totp(&user.id).await?;
     let prompt = Prompt {
         client_name,
         username: user.username.clone(),
+        totp: totp.is_some_and(|f| f.confirmed_at.is_some()),
+        passkey: passkeys::begin_second_factor(cx, &user.id).await?,
     };
     Ok(FirstFactor {
         authorization,
@@ -61,7 +70,7 @@ async fn first_factor<S: InteractionRepo + ClientRepo + UserRepo>(
     })
 }
 
-pub async fn prompt<S: InteractionRepo + ClientRepo + UserRepo>(
+pub async fn prompt<S: InteractionRepo + ClientRepo + UserRepo + FactorRepo>(
     cx: &Ctx<'_, S>,
     interaction_id: Option<&str>,
     proof: Option<&str>,
@@ -88,6 +97,14 @@ pub enum Answer {
     },
 }
 
+/// What the user gave as the second factor.
+#[derive(Clone, Copy)]
+pub enum Given<'a> {
+    /// A code: of the authenticator app, or a recovery code.
+    Code(&'a str),
+    Passkey(passkeys::Answer<'a>),
+}
+
 /// The browser signing in.
 pub struct Browser<'a> {
     pub proof: Option<&'a str>,
@@ -96,13 +113,13 @@ pub struct Browser<'a> {
     pub ip: Option<&'a str>,
 }
 
-/// Checks the code, signs the browser in with both factors, and goes on with the
+/// Checks the second factor, signs the browser in with both factors, and goes on with the
 /// authorization `interaction_id` (None: a sign-in to the account pages).
 pub async fn answer<S, N>(
     cx: &Ctx<'_, S>,
     notifier: &N,
     interaction_id: Option<&str>,
-    code: &str,
+    given: Given<'_>,
     browser: Browser<'_>,
 ) -> Result<Answer, OAuthError>
 where
@@ -115,11 +132,20 @@ where
         + GrantRepo
         + RevocationList
         + ConsentRepo
-        + CodeRepo,
+        + CodeRepo
+        + AssertionRepo,
     N: Notifier,
 {
     let first = first_factor(cx, interaction_id, browser.proof).await?;
-    let used = match mfa::check(cx, &first.user.id, code, browser.ip).await? {
+    let user_id = &first.user.id;
+    let checked = match given {
+        Given::Code(code) => mfa::check(cx, user_id, code, browser.ip).await?,
+        Given::Passkey(answer) => passkeys::finish_second_factor(cx, user_id, answer)
+            .await?
+            .map(|amr| Used::Passkey { amr })
+            .map_err(CodeRefusal::Passkey),
+    };
+    let used = match checked {
         Ok(used) => used,
         Err(refusal) => {
             let prompt = first.prompt;
@@ -127,7 +153,7 @@ where
         }
     };
     let there = (browser.signed, browser.device);
-    let done = login::signed_in_with_both(cx, notifier, first.user, there).await?;
+    let done = login::signed_in_with(cx, notifier, first.user, used.amr(), there).await?;
     let cookie_token = done.cookie_token;
     match (used, first.authorization) {
         (Used::RecoveryCode { left }, authorization) => {
@@ -138,11 +164,11 @@ where
             }
             Ok(Answer::RecoveryCodeUsed { left, cookie_token })
         }
-        (Used::Otp, Some((interaction, req))) => Ok(Answer::Continue {
+        (_, Some((interaction, req))) => Ok(Answer::Continue {
             outcome: Some(after_login(cx, &interaction, &req, &done.signed).await?),
             cookie_token,
         }),
-        (Used::Otp, None) => Ok(Answer::Continue {
+        (_, None) => Ok(Answer::Continue {
             outcome: None,
             cookie_token,
         }),
@@ -207,7 +233,8 @@ where
         }
     };
     let there = (browser.signed, browser.device);
-    let signed_in = login::signed_in_with_both(cx, notifier, first.user, there).await?;
+    let amr = mfa::AMR_SECOND_FACTOR;
+    let signed_in = login::signed_in_with(cx, notifier, first.user, amr, there).await?;
     if let Some((interaction, _)) = first.authorization {
         cx.store
             .set_interaction_session(&interaction.id, &signed_in.signed.session.id)

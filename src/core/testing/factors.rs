@@ -1,7 +1,7 @@
 //! The in-memory store's second factors (see `memory`).
 
 use super::memory::{MemoryStore, find};
-use crate::core::model::TotpFactor;
+use crate::core::model::{PasskeyFactor, TotpFactor};
 use crate::core::ports::{FactorRepo, Stored};
 
 impl FactorRepo for MemoryStore {
@@ -78,6 +78,61 @@ impl FactorRepo for MemoryStore {
         self.with(|t| {
             t.totp.retain(|f| f.user_id != user_id);
             t.recovery_codes.retain(|(user, _), _| user != user_id);
+            t.passkeys.retain(|p| p.user_id != user_id);
+        })
+        .await
+    }
+    async fn passkeys(&self, user_id: &str) -> Stored<Vec<PasskeyFactor>> {
+        self.with(|t| {
+            let mut mine: Vec<_> = t
+                .passkeys
+                .iter()
+                .filter(|p| p.user_id == user_id)
+                .cloned()
+                .collect();
+            mine.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+            mine
+        })
+        .await
+    }
+    async fn passkey_by_credential(&self, credential_id: &str) -> Stored<Option<PasskeyFactor>> {
+        self.with(|t| find(&t.passkeys, |p| p.credential_id == credential_id))
+            .await
+    }
+    async fn insert_passkey(&self, passkey: &PasskeyFactor) -> Stored<bool> {
+        self.with(|t| {
+            let taken = t
+                .passkeys
+                .iter()
+                .any(|p| p.credential_id == passkey.credential_id);
+            if !taken {
+                t.passkeys.push(passkey.clone());
+            }
+            !taken
+        })
+        .await
+    }
+    async fn passkey_used(
+        &self,
+        id: &str,
+        credential: &str,
+        backup_eligible: bool,
+        now: i64,
+    ) -> Stored<()> {
+        self.with(|t| {
+            if let Some(p) = t.passkeys.iter_mut().find(|p| p.id == id) {
+                credential.clone_into(&mut p.credential);
+                p.backup_eligible = backup_eligible;
+                p.last_used_at = Some(now);
+            }
+        })
+        .await
+    }
+    async fn delete_passkey(&self, user_id: &str, id: &str) -> Stored<bool> {
+        self.with(|t| {
+            let before = t.passkeys.len();
+            t.passkeys.retain(|p| !(p.user_id == user_id && p.id == id));
+            t.passkeys.len() < before
         })
         .await
     }

@@ -45,6 +45,7 @@ pub(super) struct Tables {
     pub(super) pushed: Vec<PushedRequest>,
     pub(super) resources: Vec<Resource>,
     pub(super) totp: Vec<TotpFactor>,
+    pub(super) passkeys: Vec<PasskeyFactor>,
     /// (user id, code hash) → when used.
     pub(super) recovery_codes: HashMap<(String, String), Option<i64>>,
     /// What each jwks_uri serves.

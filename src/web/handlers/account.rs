@@ -6,13 +6,14 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::core::accounts::{self, PasswordChange, PasswordForm};
 use crate::core::login::{self, SignIn};
+use crate::core::passkeys;
 use crate::core::sessions;
 use crate::web::cookies::{csrf_token, pending_second_factor, session_cookie};
 use crate::web::errors::{AccountPageError, PageError};
 use crate::web::extract::{
-    check_csrf, form_params, login_attempt, peer_ip, query_params, require_signed_in, signed_form,
+    csrf_form, login_attempt, peer_ip, query_params, require_signed_in, signed_form,
 };
-use crate::web::render::{page, with_cookie};
+use crate::web::render::{page, scripted_page, with_cookie};
 use crate::web::respond::{after_refusal, see_other};
 use crate::web::state::AppState;
 use crate::web::views::{self, LoginPage, PasswordPage, SessionsPage};
@@ -25,8 +26,10 @@ pub async fn login_page(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
+    let passkey = passkeys::begin_sign_in(&state.ctx())?;
     let (csrf, cookie) = csrf_token(&state, &req);
-    page(&LoginPage::for_account(&csrf), StatusCode::OK, cookie)
+    let shown = LoginPage::for_account(&csrf, passkey.as_ref());
+    scripted_page(&shown, StatusCode::OK, cookie)
 }
 
 pub async fn login_submit(
@@ -34,8 +37,7 @@ pub async fn login_submit(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let form = form_params(&req, &body)?;
-    check_csrf(&state, &req, form.get("csrf"))?;
+    let form = csrf_form(&state, &req, &body)?;
     let ip = peer_ip(&req);
     let attempt = login_attempt(&state, &req, &form, &ip).await?;
     let username = attempt.username;
@@ -57,12 +59,10 @@ pub async fn login_submit(
         ),
         SignIn::Refused(refusal) => {
             let status = after_refusal(&state, &refusal).await;
+            let passkey = passkeys::begin_sign_in(&cx)?;
             let (csrf, cookie) = csrf_token(&state, &req);
-            page(
-                &LoginPage::for_account(&csrf).refused(username, &refusal),
-                status,
-                cookie,
-            )
+            let shown = LoginPage::for_account(&csrf, passkey.as_ref()).refused(username, &refusal);
+            scripted_page(&shown, status, cookie)
         }
     }
 }

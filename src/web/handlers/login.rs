@@ -3,12 +3,12 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::core::authorize::flow::{self, LoginPrompt, LoginResult};
+use crate::core::authorize::flow::{self, LoginResult};
 use crate::web::cookies::{csrf_token, session_cookie};
 use crate::web::errors::PageError;
 use crate::web::extract::{interaction_form, interaction_id, login_attempt, peer_ip, query_params};
 use crate::web::render;
-use crate::web::render::{page, with_cookie};
+use crate::web::render::{scripted_page, with_cookie};
 use crate::web::respond::after_refusal;
 use crate::web::state::AppState;
 use crate::web::views::LoginPage;
@@ -20,7 +20,7 @@ pub async fn login_page(
     let id = interaction_id(&query_params(&req)?)?;
     let prompt = flow::login_prompt(&state.ctx(), &id).await?;
     let (csrf, cookie) = csrf_token(&state, &req);
-    page(
+    scripted_page(
         &LoginPage::for_interaction(&prompt, &id, &csrf),
         StatusCode::OK,
         cookie,
@@ -45,18 +45,11 @@ pub async fn login_submit(
             render::outcome(&state, outcome)?,
             cookie_token.map(|token| session_cookie(&state, token)),
         ),
-        LoginResult::Refused {
-            client_name,
-            refusal,
-        } => {
+        LoginResult::Refused { prompt, refusal } => {
             let status = after_refusal(&state, &refusal).await;
             let (csrf, cookie) = csrf_token(&state, &req);
-            let prompt = LoginPrompt {
-                client_name,
-                login_hint: None,
-            };
             let form = LoginPage::for_interaction(&prompt, &id, &csrf).refused(username, &refusal);
-            page(&form, status, cookie)
+            scripted_page(&form, status, cookie)
         }
     }
 }

@@ -6,7 +6,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::core::authorize::second_factor::{self, Answer, Browser, EnrolAnswer, Prompt};
+use crate::core::authorize::second_factor::{self, Answer, Browser, EnrolAnswer, Given, Prompt};
+use crate::core::enrolment;
 use crate::core::error::OAuthError;
 use crate::core::mfa::{self, CodeRefusal, Enrolment};
 use crate::core::model::User;
@@ -14,10 +15,11 @@ use crate::core::params::Params;
 use crate::web::cookies::{csrf_token, pending_removal, pending_token, session_cookie};
 use crate::web::errors::{AccountPageError, PageError};
 use crate::web::extract::{
-    browser_device, check_csrf, form_params, peer_ip, query_params, require_signed_in, signed_form,
+    browser_device, csrf_form, peer_ip, query_params, require_signed_in, signed_form,
 };
+use crate::web::handlers::passkeys::{answer_of, refusal_status};
 use crate::web::render;
-use crate::web::render::{page, with_cookie};
+use crate::web::render::{page, scripted_page, with_cookie};
 use crate::web::respond::see_other;
 use crate::web::state::AppState;
 use crate::web::views::{
@@ -35,10 +37,10 @@ fn interaction_of(params: &Params) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// A submitted code form: its interaction, the code, and the browser it came from.
+/// A submitted second-factor form: its interaction, the form, and the browser it came from.
 struct CodeForm {
     interaction: Option<String>,
-    code: String,
+    form: Params,
     ip: Option<String>,
     proof: Option<String>,
     signed: Option<crate::core::sessions::SignedIn>,
@@ -50,12 +52,11 @@ async fn code_form(
     req: &HttpRequest,
     body: &[u8],
 ) -> Result<CodeForm, PageError> {
-    let form = form_params(req, body)?;
-    check_csrf(state, req, form.get("csrf"))?;
+    let form = csrf_form(state, req, body)?;
     let (signed, device) = browser_device(state, req).await?;
     Ok(CodeForm {
         interaction: interaction_of(&form),
-        code: form.get("code").unwrap_or_default().to_owned(),
+        form,
         ip: peer_ip(req),
         proof: pending_token(state, req),
         signed,
@@ -64,6 +65,10 @@ async fn code_form(
 }
 
 impl CodeForm {
+    fn code(&self) -> &str {
+        self.form.get("code").unwrap_or_default()
+    }
+
     fn browser(&self) -> Browser<'_> {
         Browser {
             proof: self.proof.as_deref(),
@@ -100,6 +105,7 @@ async fn after_code_refusal(refusal: &CodeRefusal) -> StatusCode {
         }
         CodeRefusal::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
         CodeRefusal::NotEnrolled => StatusCode::BAD_REQUEST,
+        CodeRefusal::Passkey(refusal) => refusal_status(refusal),
     }
 }
 
@@ -117,7 +123,8 @@ fn second_factor_form(
         interaction: interaction.unwrap_or_default(),
         csrf: &csrf,
     };
-    page(&SecondFactorPage::new(at, error), status, cookie)
+    let factors = (prompt.totp, prompt.passkey.as_ref());
+    scripted_page(&SecondFactorPage::new(at, factors, error), status, cookie)
 }
 
 /// GET /login/second-factor
@@ -132,21 +139,41 @@ pub async fn second_factor_page(
     second_factor_form(&state, &req, (&prompt, shown), StatusCode::OK, None)
 }
 
-/// POST /login/second-factor
+/// POST /login/second-factor: a code of the authenticator app, or a recovery code.
 pub async fn second_factor_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let form = code_form(&state, &req, &body).await?;
+    second_factor_given(&state, &req, &form, Given::Code(form.code())).await
+}
+
+/// POST /login/second-factor/passkey: one of the user's passkeys.
+pub async fn second_factor_passkey(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let form = code_form(&state, &req, &body).await?;
+    let given = Given::Passkey(answer_of(&form.form));
+    second_factor_given(&state, &req, &form, given).await
+}
+
+async fn second_factor_given(
+    state: &AppState,
+    req: &HttpRequest,
+    form: &CodeForm,
+    given: Given<'_>,
+) -> Result<HttpResponse, PageError> {
     let interaction = form.interaction.as_deref();
     let (cx, notifier) = (state.ctx(), &state.notifier);
-    let answer = second_factor::answer(&cx, notifier, interaction, &form.code, form.browser());
+    let answer = second_factor::answer(&cx, notifier, interaction, given, form.browser());
     let (to, cookie_token) = match answer.await? {
         Answer::Continue {
             outcome: Some(outcome),
             cookie_token,
-        } => (render::outcome(&state, outcome)?, cookie_token),
+        } => (render::outcome(state, outcome)?, cookie_token),
         Answer::Continue {
             outcome: None,
             cookie_token,
@@ -158,11 +185,11 @@ pub async fn second_factor_submit(
         Answer::Refused { prompt, refusal } => {
             let status = after_code_refusal(&refusal).await;
             let error = Some(code_refusal_message(&refusal));
-            return second_factor_form(&state, &req, (&prompt, interaction), status, error);
+            return second_factor_form(state, req, (&prompt, interaction), status, error);
         }
     };
-    let to = with_cookie(to, Some(pending_removal(&state)))?;
-    with_cookie(to, cookie_token.map(|t| session_cookie(&state, t)))
+    let to = with_cookie(to, Some(pending_removal(state)))?;
+    with_cookie(to, cookie_token.map(|t| session_cookie(state, t)))
 }
 
 /// The enrolment page: who enrols, for what, where the code is posted.
@@ -228,7 +255,7 @@ pub async fn enroll_submit(
     let form = code_form(&state, &req, &body).await?;
     let interaction = form.interaction.as_deref();
     let (cx, notifier) = (state.ctx(), &state.notifier);
-    match second_factor::enroll(&cx, notifier, interaction, &form.code, form.browser()).await? {
+    match second_factor::enroll(&cx, notifier, interaction, form.code(), form.browser()).await? {
         EnrolAnswer::Done {
             recovery_codes,
             cookie_token,
@@ -284,10 +311,10 @@ pub async fn account_page(
 ) -> Result<HttpResponse, AccountPageError> {
     let signed = require_signed_in(&state, &req).await?;
     let params = query_params(&req).map_err(PageError::from)?;
-    let factors = mfa::factors(&state.ctx(), &signed.user.id).await?;
+    let account = enrolment::account_factors(&state.ctx(), &signed.user).await?;
     let (csrf, cookie) = csrf_token(&state, &req);
-    let data = MfaPage::new(&signed.user.username, &factors, &csrf, params.get("done"));
-    Ok(page(&data, StatusCode::OK, cookie)?)
+    let data = MfaPage::new(&signed.user.username, &account, &csrf, params.get("done"));
+    Ok(scripted_page(&data, StatusCode::OK, cookie)?)
 }
 
 /// POST /account/mfa/totp: the enrolment page, with a new (or the pending) secret.
@@ -336,11 +363,7 @@ pub async fn account_recovery_codes(
 ) -> Result<HttpResponse, AccountPageError> {
     let (_, signed) = signed_form(&state, &req, &body).await?;
     let cx = state.ctx();
-    if mfa::factors(&cx, &signed.user.id)
-        .await?
-        .totp_since
-        .is_none()
-    {
+    if !mfa::factors(&cx, &signed.user.id).await?.any() {
         return Ok(see_other("/account/mfa"));
     }
     let codes = mfa::new_recovery_codes(&cx, &signed.user.id).await?;

@@ -13,6 +13,7 @@ pub mod login;
 pub mod logout;
 pub mod mfa;
 pub mod par;
+pub mod passkeys;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;

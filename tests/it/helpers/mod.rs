@@ -222,6 +222,23 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// Signs alice in to the account pages with her password: where the browser is sent.
+    pub async fn account_sign_in(&self, browser: &reqwest::Client) -> String {
+        let (_, csrf) = self.form_page(browser, "/account/login").await;
+        let form = [
+            ("csrf", csrf),
+            ("username", "alice".to_owned()),
+            ("password", PASSWORD.to_owned()),
+        ];
+        let answer = browser
+            .post(self.url("/account/login"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        location(&answer)
+    }
+
     /// A page's HTML and its CSRF token.
     pub async fn form_page(&self, browser: &reqwest::Client, path: &str) -> (String, String) {
         let response = browser.get(self.url(path)).send().await.unwrap();

@@ -3,15 +3,18 @@
 
 use askama::Template;
 
+mod factors;
+pub use factors::*;
+
 use crate::core::authorize::AuthResponse;
 use crate::core::authorize::flow::LoginPrompt;
 use crate::core::consent::ConsentPrompt;
 use crate::core::error::OAuthError;
 use crate::core::login::Refusal;
 use crate::core::logout::LogoutRequest;
-use crate::core::mfa::{CodeRefusal, Enrolment, Factors};
 use crate::core::model::Session;
 use crate::core::params::Params;
+use crate::core::passkeys::Challenge;
 use crate::password::PolicyError;
 
 /// The rendered page, or None when a template fails (a bug, answered as a bare 500).
@@ -31,6 +34,8 @@ pub struct LoginPage<'a> {
     interaction: &'a str,
     csrf: &'a str,
     username: &'a str,
+    /// "Sign in with a passkey", when passkeys are available.
+    passkey: Option<&'a Challenge>,
     error: Option<String>,
 }
 
@@ -43,19 +48,29 @@ impl<'a> LoginPage<'a> {
             interaction,
             csrf,
             username: prompt.login_hint.as_deref().unwrap_or_default(),
+            passkey: prompt.passkey.as_ref(),
             error: None,
         }
     }
 
     /// Signing in to the account pages.
-    pub fn for_account(csrf: &'a str) -> Self {
+    pub fn for_account(csrf: &'a str, passkey: Option<&'a Challenge>) -> Self {
         Self {
             client_name: "your Tessera account",
             action: "/account/login",
             interaction: "",
             csrf,
             username: "",
+            passkey,
             error: None,
+        }
+    }
+
+    /// The same form with why a passkey sign-in was refused.
+    pub fn passkey_refused(self, message: String) -> Self {
+        Self {
+            error: Some(message),
+            ..self
         }
     }
 
@@ -393,144 +408,5 @@ mod tests {
             policy_message(&PolicyError::TooShort),
             "The password must have at least 8 characters."
         );
-    }
-}
-
-/// Where a second-factor page was reached from: an application's sign-in, or the account.
-pub struct SecondFactorContext<'a> {
-    pub client_name: &'a str,
-    pub username: &'a str,
-    /// The interaction's id; empty for the account pages.
-    pub interaction: &'a str,
-    pub csrf: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "second_factor.html")]
-pub struct SecondFactorPage<'a> {
-    at: SecondFactorContext<'a>,
-    error: Option<String>,
-}
-
-impl<'a> SecondFactorPage<'a> {
-    pub fn new(at: SecondFactorContext<'a>, error: Option<String>) -> Self {
-        Self { at, error }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "enroll.html")]
-pub struct EnrollPage<'a> {
-    at: SecondFactorContext<'a>,
-    /// Where the code is posted.
-    action: &'a str,
-    qr_svg: String,
-    secret: &'a str,
-    uri: &'a str,
-    error: Option<String>,
-}
-
-impl<'a> EnrollPage<'a> {
-    pub fn new(
-        at: SecondFactorContext<'a>,
-        action: &'a str,
-        enrolment: &'a Enrolment,
-        error: Option<String>,
-    ) -> Self {
-        Self {
-            at,
-            action,
-            qr_svg: qr_svg(&enrolment.uri),
-            secret: &enrolment.secret,
-            uri: &enrolment.uri,
-            error,
-        }
-    }
-}
-
-/// The otpauth URI as an inline SVG QR code (no script, no image request).
-fn qr_svg(uri: &str) -> String {
-    match qrcode::QrCode::new(uri.as_bytes()) {
-        Ok(code) => {
-            let svg = code
-                .render::<qrcode::render::svg::Color<'_>>()
-                .min_dimensions(200, 200)
-                .quiet_zone(true)
-                .build();
-            // Inline in the page: without the XML declaration.
-            svg.find("<svg")
-                .map_or(svg.clone(), |at| svg[at..].to_owned())
-        }
-        Err(_) => String::new(),
-    }
-}
-
-#[derive(Template)]
-#[template(path = "recovery_codes.html")]
-pub struct RecoveryCodesPage<'a> {
-    codes: &'a [String],
-    continue_to: &'a str,
-}
-
-impl<'a> RecoveryCodesPage<'a> {
-    pub fn new(codes: &'a [String], continue_to: &'a str) -> Self {
-        Self { codes, continue_to }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "recovery_code_used.html")]
-pub struct RecoveryCodeUsedPage<'a> {
-    left: usize,
-    continue_to: &'a str,
-}
-
-impl<'a> RecoveryCodeUsedPage<'a> {
-    pub fn new(left: usize, continue_to: &'a str) -> Self {
-        Self { left, continue_to }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "mfa.html")]
-pub struct MfaPage<'a> {
-    username: &'a str,
-    totp_since: Option<String>,
-    codes_left: usize,
-    csrf: &'a str,
-    notice: Option<&'static str>,
-}
-
-impl<'a> MfaPage<'a> {
-    pub fn new(username: &'a str, factors: &Factors, csrf: &'a str, done: Option<&str>) -> Self {
-        Self {
-            username,
-            totp_since: factors.totp_since.map(format_time),
-            codes_left: factors.recovery_codes_left,
-            csrf,
-            notice: match done {
-                Some("removed") => {
-                    Some("Two-step verification is off. Your other devices were signed out.")
-                }
-                Some("enrolled") => Some("Two-step verification is on."),
-                _ => None,
-            },
-        }
-    }
-}
-
-/// Why a second-factor code was refused, for the page.
-pub fn code_refusal_message(refusal: &CodeRefusal) -> String {
-    match refusal {
-        CodeRefusal::Wrong { .. } => {
-            "That code is not right, or was already used. Enter the current code from your authenticator app, or a recovery code.".into()
-        }
-        CodeRefusal::Locked { seconds } => format!(
-            "Too many wrong codes. Try again in {}.",
-            describe_wait(*seconds)
-        ),
-        CodeRefusal::NotEnrolled => {
-            "No authenticator app is set up for this account yet.".into()
-        }
     }
 }
