@@ -25,7 +25,7 @@ axe.run(document, {resultTypes: ['violations']})
   .catch(e => done(JSON.stringify([{id: 'axe-failed', impact: 'critical', help: String(e)}])));";
 
 /// axe-core from npm (`npm ci` in tests/interop/node), or None when it is not installed.
-fn axe_source() -> Option<String> {
+pub(crate) fn axe_source() -> Option<String> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/interop/node/node_modules/axe-core/axe.min.js"
@@ -41,7 +41,7 @@ fn axe_source() -> Option<String> {
     source
 }
 
-struct Browser {
+pub(crate) struct Browser {
     driver: Child,
     base: String,
     session: String,
@@ -50,7 +50,7 @@ struct Browser {
 }
 
 impl Browser {
-    async fn start() -> Option<Self> {
+    pub(crate) async fn start() -> Option<Self> {
         let driver_path = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists());
@@ -123,7 +123,7 @@ impl Browser {
         })
     }
 
-    async fn command(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+    pub(crate) async fn command(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
         let url = format!("{}/session/{}{path}", self.base, self.session);
         let mut request = self.http.request(method, url);
         if !body.is_null() {
@@ -133,12 +133,12 @@ impl Browser {
         response["value"].clone()
     }
 
-    async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.command(reqwest::Method::POST, "/url", json!({"url": url}))
             .await;
     }
 
-    async fn find(&self, css: &str) -> String {
+    pub(crate) async fn find(&self, css: &str) -> String {
         for _ in 0..50 {
             let found = self
                 .command(
@@ -155,7 +155,7 @@ impl Browser {
         panic!("no element {css} on {}", self.source().await);
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let id = self.find(css).await;
         self.command(
             reqwest::Method::POST,
@@ -165,7 +165,7 @@ impl Browser {
         .await;
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         let id = self.find(css).await;
         self.command(
             reqwest::Method::POST,
@@ -194,7 +194,7 @@ impl Browser {
     }
 
     /// Runs `script` in the page (WebDriver's execute, which the page's CSP does not limit).
-    async fn execute(&self, script: &str) -> Value {
+    pub(crate) async fn execute(&self, script: &str) -> Value {
         let body = json!({"script": script, "args": []});
         self.command(reqwest::Method::POST, "/execute/sync", body)
             .await
@@ -213,7 +213,7 @@ impl Browser {
     /// Checks the page at both widths: nothing wider than the screen, no serious or critical
     /// axe-core violation; saves a screenshot of each as `screenshots/{name}-{width}.png` in
     /// the tests' target directory. Returns what is wrong.
-    async fn audit(&self, name: &str, axe: &str) -> Vec<String> {
+    pub(crate) async fn audit(&self, name: &str, axe: &str) -> Vec<String> {
         let mut problems = Vec::new();
         let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
         std::fs::create_dir_all(&dir).unwrap();
@@ -261,7 +261,7 @@ impl Browser {
     }
 
     /// Waits until the page (after a navigation) says `text`.
-    async fn wait_for_text(&self, text: &str) {
+    pub(crate) async fn wait_for_text(&self, text: &str) {
         for _ in 0..50 {
             if self.source().await.contains(text) {
                 return;
@@ -271,7 +271,7 @@ impl Browser {
         panic!("no {text:?} on {}", self.source().await);
     }
 
-    async fn source(&self) -> String {
+    pub(crate) async fn source(&self) -> String {
         self.command(reqwest::Method::GET, "/source", Value::Null)
             .await
             .as_str()

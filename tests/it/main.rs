@@ -9,6 +9,7 @@ mod helpers;
 mod admin_api;
 mod authorize_errors;
 mod browser;
+mod browser_passkeys;
 mod client_assertions;
 mod client_credentials;
 mod client_libraries;
