@@ -122,24 +122,35 @@ pub async fn add_passkey<S: FactorRepo + AssertionRepo>(
     }))
 }
 
-/// Removes one of the user's passkeys; the user's other sessions end, as with a password
-/// change, and the recovery codes go with the last second factor. False when the user has
-/// no such passkey.
-pub async fn remove_passkey<S, N>(
+/// Which one factor a user removes on the account page.
+#[derive(Clone, Copy, Debug)]
+pub enum Factor<'a> {
+    AuthenticatorApp,
+    Passkey(&'a str),
+}
+
+/// Removes one second factor of the user: the user's other sessions end, as with a password
+/// change, and the recovery codes go with the last factor. False when the user has no such
+/// factor.
+pub async fn remove_factor<S, N>(
     cx: &Ctx<'_, S>,
     notifier: &N,
     user_id: &str,
-    passkey_id: &str,
+    factor: Factor<'_>,
     keep: Option<&str>,
 ) -> Result<bool, StoreError>
 where
     S: FactorRepo + SessionRepo + GrantRepo + ClientRepo + RevocationList,
     N: Notifier,
 {
-    if !cx.store.delete_passkey(user_id, passkey_id).await? {
+    let removed = match factor {
+        Factor::AuthenticatorApp => cx.store.delete_totp(user_id).await?,
+        Factor::Passkey(id) => cx.store.delete_passkey(user_id, id).await?,
+    };
+    if !removed {
         return Ok(false);
     }
-    tracing::info!(user_id, passkey = passkey_id, "a passkey was removed");
+    tracing::info!(user_id, ?factor, "a second factor was removed");
     if !mfa::has_factor(cx, user_id).await? {
         cx.store
             .replace_recovery_codes(user_id, &[], cx.now)

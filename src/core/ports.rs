@@ -107,6 +107,8 @@ pub trait FactorRepo: Sync {
         now: i64,
     ) -> impl Future<Output = Stored<bool>> + Send;
     fn unused_recovery_codes(&self, user_id: &str) -> impl Future<Output = Stored<usize>> + Send;
+    /// Removes the user's TOTP factor alone; false when there was none.
+    fn delete_totp(&self, user_id: &str) -> impl Future<Output = Stored<bool>> + Send;
     /// Removes the user's TOTP factor, passkeys and recovery codes.
     fn delete_factors(&self, user_id: &str) -> impl Future<Output = Stored<()>> + Send;
     /// The user's passkeys, oldest first.

@@ -126,6 +126,13 @@ impl FactorRepo for Store {
         Ok(usize::try_from(count).unwrap_or(usize::MAX))
     }
 
+    async fn delete_totp(&self, user_id: &str) -> Result<bool, StoreError> {
+        let result = totp_factor::Entity::delete_by_id(user_id)
+            .exec(&self.writer)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
     async fn delete_factors(&self, user_id: &str) -> Result<(), StoreError> {
         totp_factor::Entity::delete_by_id(user_id)
             .exec(&self.writer)

@@ -94,6 +94,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(mfa::account_recovery_codes),
         )
         .route("/account/mfa/remove", web::post().to(mfa::account_remove))
+        .route(
+            "/account/mfa/totp/remove",
+            web::post().to(mfa::account_remove_totp),
+        )
         .route("/account/passkeys", web::post().to(passkeys::add))
         .route("/account/passkeys/remove", web::post().to(passkeys::remove))
         .route("/consent", web::get().to(consent::consent_page))

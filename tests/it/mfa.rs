@@ -21,7 +21,7 @@ fn code(app: &TestApp, secret: &str, ahead: i64) -> String {
 }
 
 /// Enrols alice's authenticator app with the CLI: (secret, recovery codes).
-fn enroll_alice(app: &TestApp) -> (String, Vec<String>) {
+pub(crate) fn enroll_alice(app: &TestApp) -> (String, Vec<String>) {
     let args = [
         "user",
         "mfa",
@@ -410,12 +410,7 @@ async fn the_account_page_sets_up_and_turns_off_the_authenticator_app() {
     assert_eq!(location(&answer), "/account/sessions");
 
     // Turning it off signs every other device out.
-    let removed = laptop
-        .post(app.url("/account/mfa/remove"))
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let removed = app.press(&laptop, "/account/mfa/remove", &csrf).await;
     assert_eq!(location(&removed), "/account/mfa?done=removed");
     let phone_page = phone
         .get(app.url("/account/sessions"))

@@ -12,7 +12,7 @@ use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, 
 use crate::helpers::{
     PASSWORD, TestApp, browser, field, location, run_cli, spawn_app, spawn_app_with,
 };
-use crate::mfa::{code_from, id_token_claims, redeem};
+use crate::mfa::{code_from, enroll_alice, id_token_claims, redeem};
 
 /// A server whose issuer is `http://localhost:PORT`: WebAuthn needs a domain name.
 async fn spawn_at_localhost() -> TestApp {
@@ -313,6 +313,29 @@ async fn a_passkey_is_registered_once_and_forms_are_checked() {
         .await
         .unwrap();
     assert_eq!(forged.status(), 403);
+
+    // With an authenticator app as well, alice removes the app alone: the passkeys stay and
+    // remain her second step; her other devices are signed out.
+    enroll_alice(&app);
+    let phone = browser();
+    app.account_sign_in(&phone).await;
+    let (page, csrf) = app.form_page(&laptop, "/account/mfa").await;
+    assert!(page.contains("id=\"remove-app\""), "{page}");
+    let removed = app.press(&laptop, "/account/mfa/totp/remove", &csrf).await;
+    assert_eq!(location(&removed), "/account/mfa?done=totp-removed");
+    let signed_out = phone
+        .get(app.url("/account/sessions"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&signed_out), "/account/login");
+    let args = ["user", "mfa", "list", "--username", "alice", "--json"];
+    let (_, out, _) = run_cli(&app.db_url, &app.master_key, &app.base, &args, None);
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(listed["totp_since"], Value::Null);
+    assert_eq!(listed["passkeys"].as_array().map(Vec::len), Some(2));
+    let next = app.account_sign_in(&browser()).await;
+    assert_eq!(next, "/login/second-factor");
 }
 
 #[actix_web::test]

@@ -74,6 +74,14 @@ impl FactorRepo for MemoryStore {
         })
         .await
     }
+    async fn delete_totp(&self, user_id: &str) -> Stored<bool> {
+        self.with(|t| {
+            let before = t.totp.len();
+            t.totp.retain(|f| f.user_id != user_id);
+            t.totp.len() < before
+        })
+        .await
+    }
     async fn delete_factors(&self, user_id: &str) -> Stored<()> {
         self.with(|t| {
             t.totp.retain(|f| f.user_id != user_id);

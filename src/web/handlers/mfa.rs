@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::core::authorize::second_factor::{self, Answer, Browser, EnrolAnswer, Given, Prompt};
-use crate::core::enrolment;
+use crate::core::enrolment::{self, Factor};
 use crate::core::error::OAuthError;
 use crate::core::mfa::{self, CodeRefusal, Enrolment};
 use crate::core::model::User;
@@ -17,7 +17,7 @@ use crate::web::errors::{AccountPageError, PageError};
 use crate::web::extract::{
     browser_device, csrf_form, peer_ip, query_params, require_signed_in, signed_form,
 };
-use crate::web::handlers::passkeys::{answer_of, refusal_status};
+use crate::web::handlers::passkeys::{answer_of, refusal_status, remove_factor};
 use crate::web::render;
 use crate::web::render::{page, scripted_page, with_cookie};
 use crate::web::respond::see_other;
@@ -385,4 +385,15 @@ pub async fn account_remove(
     let keep = Some(signed.session.id.as_str());
     mfa::reset(&state.ctx(), &state.notifier, &signed.user.id, keep).await?;
     Ok(see_other("/account/mfa?done=removed"))
+}
+
+/// POST /account/mfa/totp/remove: removes the authenticator app alone (passkeys stay);
+/// every other device signs out.
+pub async fn account_remove_totp(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, AccountPageError> {
+    remove_factor(&state, &req, &body, |_| Factor::AuthenticatorApp).await?;
+    Ok(see_other("/account/mfa?done=totp-removed"))
 }

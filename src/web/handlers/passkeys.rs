@@ -1,13 +1,14 @@
 //! Passkey forms: "Sign in with a passkey" on the login pages, and adding and removing
-//! passkeys on the account page (a passkey as the second step is posted to
-//! `mfa::second_factor_passkey`). The browser's WebAuthn answer arrives in an ordinary form
+//! passkeys on the account page (with removing one factor, which the authenticator app's
+//! form shares; a passkey as the second step is posted to `mfa::second_factor_passkey`). The browser's WebAuthn answer arrives in an ordinary form
 //! post, filled in by the static `/assets/passkey.js`.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::core::authorize::passkey::{self, PasskeySignIn};
-use crate::core::enrolment;
+use crate::core::enrolment::{self, Factor};
+use crate::core::error::OAuthError;
 use crate::core::params::Params;
 use crate::core::passkeys::{Answer, Refusal};
 use crate::web::cookies::{csrf_token, session_cookie};
@@ -105,18 +106,28 @@ pub async fn remove(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, AccountPageError> {
-    let (form, signed) = signed_form(&state, &req, &body).await?;
-    let id = form.get("id").unwrap_or_default();
-    let keep = Some(signed.session.id.as_str());
-    let cx = state.ctx();
-    if enrolment::remove_passkey(&cx, &state.notifier, &signed.user.id, id, keep).await? {
+    fn pick(form: &Params) -> Factor<'_> {
+        Factor::Passkey(form.get("id").unwrap_or_default())
+    }
+    if remove_factor(&state, &req, &body, pick).await? {
         Ok(see_other("/account/mfa?done=passkey-removed"))
     } else {
-        Err(
-            PageError::from(crate::core::error::OAuthError::invalid_request(
-                "no such passkey on this account",
-            ))
-            .into(),
-        )
+        let unknown = OAuthError::invalid_request("no such passkey on this account");
+        Err(PageError::from(unknown).into())
     }
+}
+
+/// Removes the factor `pick` names in the form of the signed-in user who posted it; every
+/// other device signs out. False when the user had no such factor.
+pub async fn remove_factor(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+    pick: fn(&Params) -> Factor<'_>,
+) -> Result<bool, AccountPageError> {
+    let (form, signed) = signed_form(state, req, body).await?;
+    let factor = pick(&form);
+    let keep = Some(signed.session.id.as_str());
+    let cx = state.ctx();
+    Ok(enrolment::remove_factor(&cx, &state.notifier, &signed.user.id, factor, keep).await?)
 }

@@ -185,6 +185,9 @@ impl<'a> MfaPage<'a> {
                 }
                 Some("enrolled") => Some("Two-step verification is on."),
                 Some("passkey-added") => Some("Your passkey was added."),
+                Some("totp-removed") => {
+                    Some("The authenticator app was removed. Your other devices were signed out.")
+                }
                 Some("passkey-removed") => {
                     Some("The passkey was removed. Your other devices were signed out.")
                 }

@@ -239,6 +239,21 @@ impl TestApp {
         location(&answer)
     }
 
+    /// Posts a form holding only its CSRF token (a button) from `browser` to `path`.
+    pub async fn press(
+        &self,
+        browser: &reqwest::Client,
+        path: &str,
+        csrf: &str,
+    ) -> reqwest::Response {
+        browser
+            .post(self.url(path))
+            .form(&[("csrf", csrf)])
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// A page's HTML and its CSRF token.
     pub async fn form_page(&self, browser: &reqwest::Client, path: &str) -> (String, String) {
         let response = browser.get(self.url(path)).send().await.unwrap();
