@@ -2,7 +2,7 @@
 //! the database and the master key, makes sure every key family can sign, loads the keyring,
 //! and starts the HTTP server with its background jobs.
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 
 use actix_web::web;
 
@@ -53,6 +53,23 @@ pub fn tune_allocator() {
             tracing::warn!("could not set the allocator's mmap threshold");
         }
     }
+}
+
+/// Connections the kernel completes and queues while every worker is at `max_connections`
+/// (as actix-web's own default); beyond it, clients retry their SYN.
+const ACCEPT_BACKLOG: i32 = 1024;
+
+/// The listening socket for `addr`, reusing a port left in TIME_WAIT.
+pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(ACCEPT_BACKLOG)?;
+    Ok(socket.into())
 }
 
 /// Opens (creating and migrating) the database.

@@ -52,6 +52,7 @@ struct FileConfig {
     cache_refresh_interval: Option<u64>,
     cpu_workers: Option<usize>,
     cpu_queue_timeout: Option<u64>,
+    max_connections: Option<usize>,
     sqlite_synchronous: Option<String>,
     jwks_max_age: Option<i64>,
     jwks_cache_bound: Option<i64>,
@@ -95,6 +96,9 @@ pub struct Config {
     pub cpu_workers: Option<usize>,
     /// How long such work may wait for a thread before the request is answered 503.
     pub cpu_queue_timeout: Duration,
+    /// Client connections held open at once, across all workers (each costs ~15 KiB); more
+    /// wait in the kernel's accept queue until one closes. 0: no limit.
+    pub max_connections: usize,
     /// Cache-Control max-age of the JWKS, in seconds.
     pub jwks_max_age: i64,
     /// The longest a verifier may hold a copy of the JWKS whatever its Cache-Control says
@@ -262,6 +266,12 @@ impl Config {
             },
             cpu_workers: file.cpu_workers,
             cpu_queue_timeout: Duration::from_secs(file.cpu_queue_timeout.unwrap_or(10)),
+            max_connections: match std::env::var("TESSERA_MAX_CONNECTIONS") {
+                Ok(v) => v.parse().map_err(|_| {
+                    format!("TESSERA_MAX_CONNECTIONS must be a number, got '{v}'")
+                })?,
+                Err(_) => file.max_connections.unwrap_or(4096),
+            },
             jwks_max_age: file.jwks_max_age.unwrap_or(300),
             jwks_cache_bound: file.jwks_cache_bound.unwrap_or(2 * 3600),
             refresh_token_ttl: env_or("TESSERA_REFRESH_TOKEN_TTL", file.refresh_token_ttl)?

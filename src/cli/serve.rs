@@ -1,6 +1,5 @@
 //! `tessera serve` (with `--demo`), `tessera dev-cert` and `tessera healthcheck`.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 
 use serde_json::json;
@@ -35,7 +34,7 @@ pub async fn serve(config: Config, args: ServeArgs, json_output: bool) -> Result
     // Database and keys first: a broken configuration is reported before the port is taken.
     let bind = config.bind;
     let state = app::prepare(config, Clock::System).await.map_err(fail)?;
-    let listener = TcpListener::bind(bind).map_err(|e| format!("cannot bind {bind}: {e}"))?;
+    let listener = app::listen(bind).map_err(|e| format!("cannot bind {bind}: {e}"))?;
     let issuer = state.policy.issuer.clone();
     let demo = if args.demo {
         let demo = accounts::ensure_demo(

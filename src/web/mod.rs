@@ -32,6 +32,12 @@ pub fn server(
     tls: Option<rustls::ServerConfig>,
     demo: Option<web::Data<rp_web::RelyingParty>>,
 ) -> std::io::Result<actix_web::dev::Server> {
+    // The connection limit is per worker: no more workers than connections allowed.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (workers, connections) = match state.config.max_connections {
+        0 => (cores, usize::MAX),
+        total => (cores.min(total), total.div_ceil(cores.min(total))),
+    };
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -43,7 +49,10 @@ pub fn server(
                 }
             })
             .configure(routes)
-    });
+    })
+    .workers(workers)
+    // Bounded: each open connection holds buffers; the excess waits in the accept queue.
+    .max_connections(connections);
     let server = match tls {
         Some(config) => server.listen_rustls_0_23(listener, config)?,
         None => server.listen(listener)?,

@@ -1,5 +1,5 @@
 //! What every response carries: request ids, size limits, CORS only for registered origins,
-//! and the browser security headers of the HTML pages.
+//! and the browser security headers of the HTML pages; how many connections are held at once.
 
 use crate::helpers::{spawn_app, spawn_app_with};
 
@@ -121,4 +121,27 @@ async fn html_pages_carry_security_headers() {
             && cookie.contains("Path=/"),
         "{cookie}"
     );
+}
+
+/// At most `max_connections` connections are open at once: while the only slot is held by a
+/// client that sent half a request, the next one waits in the accept queue, unanswered, and is
+/// served as soon as the slot frees.
+#[actix_web::test]
+async fn connections_beyond_the_limit_wait_for_a_free_slot() {
+    use std::io::Write;
+
+    let app = spawn_app_with(|c| c.max_connections = 1).await;
+    let mut idle = std::net::TcpStream::connect(app.base.trim_start_matches("http://")).unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let mut waiting = Box::pin(reqwest::get(app.url("/healthz")));
+    let held = tokio::time::timeout(std::time::Duration::from_millis(500), &mut waiting).await;
+    assert!(
+        held.is_err(),
+        "a second connection was served while the only slot was taken"
+    );
+    drop(idle);
+    let answer = waiting.await.unwrap();
+    assert_eq!(answer.status(), 200);
 }
