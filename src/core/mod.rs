@@ -31,7 +31,11 @@ pub mod token;
 pub mod totp;
 pub mod userinfo;
 
-#[cfg(test)]
+#[cfg(any(test, fuzzing))]
+pub mod fuzzing;
+// The fuzz targets use only some of the unit tests' fixtures.
+#[cfg(any(test, fuzzing))]
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) mod testing;
 
 use std::sync::Arc;

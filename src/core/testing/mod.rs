@@ -285,6 +285,32 @@ pub fn seed_refresh_token(store: &MemoryStore, now: i64) -> (String, String) {
     (token, grant.id)
 }
 
+/// A store with `alice`, client "app" (also allowed client_credentials), a code and a
+/// refresh token of hers with the given values, issued at `now`.
+pub fn store_with_known_tokens(
+    alice: &User,
+    code: &str,
+    refresh_token: &str,
+    now: i64,
+) -> MemoryStore {
+    let store = MemoryStore::default();
+    store.tables().users.push(alice.clone());
+    let mut app = client(AuthMethod::ClientSecretBasic);
+    app.grant_types.push(GrantType::ClientCredentials);
+    seed_code(&store, &app, None, now);
+    seed_refresh_token(&store, now);
+    store.put_client(app);
+    let mut tables = store.tables();
+    if let Some(row) = tables.codes.last_mut() {
+        row.code_hash = hash(code);
+    }
+    if let Some(row) = tables.refresh_tokens.last_mut() {
+        row.token_hash = hash(refresh_token);
+    }
+    drop(tables);
+    store
+}
+
 /// Binds every stored refresh token to the DPoP key `jkt`, as a public client's proof would.
 pub fn bind_refresh_tokens(store: &MemoryStore, jkt: &str) {
     for row in &mut store.tables().refresh_tokens {
