@@ -115,3 +115,21 @@ impl Drop for Server {
         let _ = self.child.kill();
     }
 }
+
+/// A client_credentials client created with the CLI on `db_url`: its id and secret.
+pub fn client_credentials_client(db_url: &str, issuer: &str, name: &str) -> (String, String) {
+    let args = [
+        "client",
+        "create",
+        "--name",
+        name,
+        "--grant",
+        "client_credentials",
+        "--json",
+    ];
+    let (ok, out, err) = super::run_cli(db_url, MASTER_KEY, issuer, &args, None);
+    assert!(ok, "{err}");
+    let client: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let text = |name: &str| client[name].as_str().unwrap().to_owned();
+    (text("client_id"), text("client_secret"))
+}

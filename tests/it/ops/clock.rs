@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::helpers::process::{Extra, MASTER_KEY, Server, free_port};
-use crate::helpers::run_cli;
+use crate::helpers::json;
+use crate::helpers::process::{Extra, Server, client_credentials_client, free_port};
 
 const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
 
@@ -23,14 +23,8 @@ async fn pause(ms: u64) {
 
 /// The kids the JWKS publishes, sorted.
 async fn published(http: &reqwest::Client, issuer: &str) -> Vec<String> {
-    let jwks: Value = http
-        .get(format!("{issuer}/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks_uri = format!("{issuer}/.well-known/jwks.json");
+    let (_, jwks) = json(http.get(jwks_uri).send().await.unwrap()).await;
     let mut kids: Vec<String> = jwks["keys"]
         .as_array()
         .unwrap()
@@ -69,22 +63,7 @@ async fn a_clock_stepped_back_neither_revives_tokens_nor_rotates_keys_again() {
     let db_url = format!("sqlite://{}/clock.db?mode=rwc", dir.path().display());
     let port = free_port();
     let issuer = format!("http://127.0.0.1:{port}");
-    let args = [
-        "client",
-        "create",
-        "--name",
-        "Clocked",
-        "--grant",
-        "client_credentials",
-        "--json",
-    ];
-    let (ok, out, err) = run_cli(&db_url, MASTER_KEY, &issuer, &args, None);
-    assert!(ok, "{err}");
-    let client: Value = serde_json::from_str(&out).unwrap();
-    let (id, secret) = (
-        client["client_id"].as_str().unwrap().to_owned(),
-        client["client_secret"].as_str().unwrap().to_owned(),
-    );
+    let (id, secret) = client_credentials_client(&db_url, &issuer, "Clocked");
     // Keys rotate every ten minutes and the schedule looks every second.
     let config = dir.path().join("tessera.toml");
     std::fs::write(
@@ -109,35 +88,25 @@ async fn a_clock_stepped_back_neither_revives_tokens_nor_rotates_keys_again() {
     };
     let server = Server::start_with(port, &issuer, &db_url, &dir.path().join("log"), &extra).await;
     let http = reqwest::Client::new();
+    // A form POSTed with the client's credentials, and the JSON answer.
+    let post = |path: &'static str, form: Vec<(&'static str, String)>| {
+        let request = http
+            .post(format!("{issuer}{path}"))
+            .basic_auth(&id, Some(&secret))
+            .form(&form);
+        async move { json(request.send().await.unwrap()).await.1 }
+    };
     let token = || {
-        let (http, issuer, id, secret) = (&http, &issuer, &id, &secret);
+        let post = &post;
         async move {
-            let granted: Value = http
-                .post(format!("{issuer}/token"))
-                .basic_auth(id, Some(secret))
-                .form(&[("grant_type", "client_credentials")])
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let granted = post("/token", vec![("grant_type", "client_credentials".into())]).await;
             granted["access_token"].as_str().unwrap().to_owned()
         }
     };
     let active = |token: String| {
-        let (http, issuer, id, secret) = (&http, &issuer, &id, &secret);
+        let post = &post;
         async move {
-            let answer: Value = http
-                .post(format!("{issuer}/introspect"))
-                .basic_auth(id, Some(secret))
-                .form(&[("token", token.as_str())])
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let answer = post("/introspect", vec![("token", token)]).await;
             answer["active"].as_bool().unwrap()
         }
     };

@@ -9,8 +9,7 @@ use std::sync::{Arc, Mutex};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use serde_json::Value;
 
-use crate::helpers::process::{Extra, MASTER_KEY, Server, free_port};
-use crate::helpers::run_cli;
+use crate::helpers::process::{Extra, Server, client_credentials_client, free_port};
 
 /// A collector at `/v1/traces`: its base URL and the bodies it received.
 async fn collector() -> (String, Arc<Mutex<Vec<String>>>) {
@@ -64,22 +63,8 @@ async fn each_request_is_a_span_sent_to_the_collector_without_secrets() {
     let db_url = format!("sqlite://{}/otel.db?mode=rwc", dir.path().display());
     let port = free_port();
     let issuer = format!("http://127.0.0.1:{port}");
-    let args = [
-        "client",
-        "create",
-        "--name",
-        "Traced",
-        "--grant",
-        "client_credentials",
-        "--json",
-    ];
-    let (ok, out, err) = run_cli(&db_url, MASTER_KEY, &issuer, &args, None);
-    assert!(ok, "{err}");
-    let client: Value = serde_json::from_str(&out).unwrap();
-    let (id, secret) = (
-        client["client_id"].as_str().unwrap(),
-        client["client_secret"].as_str().unwrap(),
-    );
+    let (id, secret) = client_credentials_client(&db_url, &issuer, "Traced");
+    let (id, secret) = (id.as_str(), secret.as_str());
     let env = [
         ("TESSERA_OTLP_ENDPOINT", collector.as_str()),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
