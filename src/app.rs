@@ -25,6 +25,10 @@ pub enum AppError {
     Database { url: String, reason: String },
     #[error("cannot migrate database {url}: {reason}")]
     Migration { url: String, reason: String },
+    #[error(
+        "database {url} is read-only ({reason}): Tessera writes codes, sessions and tokens to it, and on SQLite creates its -wal and -shm files beside it"
+    )]
+    ReadOnly { url: String, reason: String },
     #[error("TESSERA_MASTER_KEY: {0}")]
     MasterKeyVariable(KeyError),
     #[error(transparent)]
@@ -91,6 +95,13 @@ pub async fn open_store(config: &Config) -> Result<Store, AppError> {
         url: url(),
         reason: e.to_string(),
     })?;
+    store
+        .check_writable()
+        .await
+        .map_err(|e| AppError::ReadOnly {
+            url: url(),
+            reason: e.to_string(),
+        })?;
     Ok(store)
 }
 

@@ -62,6 +62,8 @@ wire_names!(ErrorCode {
 
 /// Seconds a caller is told to wait when the server has no capacity for CPU-heavy work.
 pub const BUSY_RETRY_AFTER: i64 = 2;
+/// Seconds a client is asked to wait when the database cannot be reached.
+pub const UNAVAILABLE_RETRY_AFTER: i64 = 5;
 
 /// An OAuth 2.0 error: a code and a description for the developer reading it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,11 +127,15 @@ impl OAuthError {
         }
     }
 
+    /// The database cannot be reached: try again in a few seconds.
     pub fn unavailable() -> Self {
-        Self::new(
-            ErrorCode::TemporarilyUnavailable,
-            "the service is temporarily unavailable, try again shortly",
-        )
+        Self {
+            retry_after: Some(UNAVAILABLE_RETRY_AFTER),
+            ..Self::new(
+                ErrorCode::TemporarilyUnavailable,
+                "the service is temporarily unavailable, try again shortly",
+            )
+        }
     }
 }
 

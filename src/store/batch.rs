@@ -10,7 +10,9 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use sea_orm::{DatabaseTransaction, DbErr, TransactionTrait};
+
+use super::guard::Guarded;
 use tokio::sync::{mpsc, oneshot};
 
 /// Transactions waiting for the writer; beyond this, callers wait to enqueue.
@@ -37,13 +39,13 @@ pub enum Writes {
     /// SQLite: transactions go to the group-commit task.
     Batched(mpsc::Sender<Queued>),
     /// PostgreSQL: each transaction on the pool.
-    Direct(DatabaseConnection),
+    Direct(Guarded),
 }
 
 impl Writes {
     /// Group commit over `writer` (a single-connection SQLite pool), on a task of the
     /// current runtime that ends when the last `Writes` is dropped.
-    pub fn batched(writer: DatabaseConnection) -> Self {
+    pub fn batched(writer: Guarded) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
         tokio::spawn(group_commit(writer, receiver));
         Writes::Batched(sender)
@@ -101,7 +103,7 @@ where
     }
 }
 
-async fn group_commit(writer: DatabaseConnection, mut queue: mpsc::Receiver<Queued>) {
+async fn group_commit(writer: Guarded, mut queue: mpsc::Receiver<Queued>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         // Each batch on its own task: should a transaction panic, its batch's callers get an
@@ -113,7 +115,7 @@ async fn group_commit(writer: DatabaseConnection, mut queue: mpsc::Receiver<Queu
     }
 }
 
-async fn commit_batch(writer: DatabaseConnection, batch: Vec<Queued>) {
+async fn commit_batch(writer: Guarded, batch: Vec<Queued>) {
     let mut deliveries = Vec::with_capacity(batch.len());
     match writer.begin().await {
         Ok(txn) => {
@@ -139,7 +141,7 @@ async fn commit_batch(writer: DatabaseConnection, batch: Vec<Queued>) {
 
 #[cfg(test)]
 mod tests {
-    use sea_orm::{ConnectionTrait, Database, Statement};
+    use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 
     use super::*;
 
@@ -164,7 +166,7 @@ mod tests {
             .execute_unprepared("CREATE TABLE t (k INTEGER PRIMARY KEY)")
             .await
             .unwrap();
-        let writes = Writes::batched(writer.clone());
+        let writes = Writes::batched(Guarded::new(writer.clone(), None));
         (dir, writer, writes)
     }
 

@@ -7,8 +7,10 @@ mod batch;
 mod cache;
 mod clients;
 mod entities;
+mod errors;
 mod factors;
 mod flows;
+mod guard;
 mod keys;
 mod purge;
 mod pushed;
@@ -27,9 +29,11 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{ConnectOptions, Database, DbErr};
 
 use cache::Caches;
+use errors::is_transient;
+use guard::Guarded;
 
 use crate::core::error::StoreError;
 
@@ -61,11 +65,11 @@ impl Default for PoolSettings {
 #[derive(Clone)]
 pub struct Store {
     /// Reads.
-    db: DatabaseConnection,
+    db: Guarded,
     /// Writes. On SQLite, one connection: writers queue here for the file's single write
     /// lock instead of colliding in SQLite's busy handler, which waits by sleeping. On
     /// PostgreSQL, the same pool as reads.
-    writer: DatabaseConnection,
+    writer: Guarded,
     /// Multi-statement transactions on hot paths: group-committed on SQLite (batch.rs).
     writes: Writes,
     /// In-memory copies in front of the hot tables (see cache.rs); None reads everything from
@@ -111,10 +115,10 @@ impl Store {
                     .busy_timeout(Duration::from_secs(5))
                     .foreign_keys(true)
             });
-        let db = Database::connect(options.clone()).await?;
+        let db = Guarded::new(Database::connect(options.clone()).await?, None);
         let (writer, writes) = if sqlite {
             options.max_connections(1).min_connections(1);
-            let writer = Database::connect(options).await?;
+            let writer = Guarded::new(Database::connect(options).await?, Some(&db));
             (writer.clone(), Writes::batched(writer))
         } else {
             (db.clone(), Writes::Direct(db.clone()))
@@ -156,7 +160,28 @@ impl Store {
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        Ok(Migrator::up(&self.writer, None).await?)
+        Ok(Migrator::up(self.writer.unguarded(), None).await?)
+    }
+
+    /// Fails when the database cannot be written (a read-only SQLite file or directory), which
+    /// would otherwise show only at the first sign-in. Writes the SQLite header's
+    /// `user_version` back unchanged; PostgreSQL needs no check (a read-only role fails the
+    /// migrations).
+    pub async fn check_writable(&self) -> Result<(), StoreError> {
+        use sea_orm::ConnectionTrait;
+        if self.writer.get_database_backend() != sea_orm::DbBackend::Sqlite {
+            return Ok(());
+        }
+        let read =
+            sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, "PRAGMA user_version");
+        let version: i64 = match self.writer.query_one_raw(read).await? {
+            Some(row) => row.try_get_by_index(0)?,
+            None => 0,
+        };
+        self.writer
+            .execute_unprepared(&format!("PRAGMA user_version = {version}"))
+            .await?;
+        Ok(())
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
@@ -193,63 +218,15 @@ where
     }
 }
 
-fn is_transient(err: &DbErr) -> bool {
-    use sea_orm::RuntimeErr;
-    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
-    else {
-        return false;
-    };
-    let code = e
-        .as_database_error()
-        .and_then(|d| d.code())
-        .map(|c| c.into_owned());
-    // 40001 serialization_failure, 40P01 deadlock_detected; SQLite 5 BUSY, 6 LOCKED (and
-    // their extended codes, which keep the primary code in the low byte).
-    matches!(code.as_deref(), Some("40001" | "40P01"))
-        || code
-            .and_then(|c| c.parse::<i32>().ok())
-            .is_some_and(|c| matches!(c & 0xff, 5 | 6))
-}
-
-impl From<DbErr> for StoreError {
-    fn from(err: DbErr) -> Self {
-        if is_unavailable(&err) {
-            Self::Unavailable(err.to_string())
-        } else {
-            Self::Failed(err.to_string())
-        }
-    }
-}
-
-/// True when the database cannot be reached (rather than refusing a statement): the request
-/// may succeed later, so the answer is 503, not 500.
-fn is_unavailable(err: &DbErr) -> bool {
-    use sea_orm::RuntimeErr;
-    use sea_orm::sqlx::Error as Sqlx;
-    match err {
-        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(
-            e.as_ref(),
-            Sqlx::Io(_)
-                | Sqlx::Tls(_)
-                | Sqlx::PoolTimedOut
-                | Sqlx::PoolClosed
-                | Sqlx::WorkerCrashed
-                | Sqlx::Protocol(_)
-        ),
-        _ => false,
-    }
-}
-
 /// A lookup by primary key or unique column. sea-orm's `.one()` binds its `LIMIT 1` as a
 /// parameter, and SQLite (built with STAT4) then re-prepares the statement on every run,
 /// parsing the SQL again; without the LIMIT the prepared statement is reused.
 trait Unique<E: sea_orm::EntityTrait> {
-    async fn unique(self, db: &DatabaseConnection) -> Result<Option<E::Model>, DbErr>;
+    async fn unique(self, db: &Guarded) -> Result<Option<E::Model>, DbErr>;
 }
 
 impl<E: sea_orm::EntityTrait> Unique<E> for sea_orm::Select<E> {
-    async fn unique(self, db: &DatabaseConnection) -> Result<Option<E::Model>, DbErr> {
+    async fn unique(self, db: &Guarded) -> Result<Option<E::Model>, DbErr> {
         Ok(self.all(db).await?.into_iter().next())
     }
 }

@@ -1,0 +1,218 @@
+//! Failing fast while the database is unreachable. Without this, each request that needs the
+//! database would wait `acquire_timeout` for a connection that cannot be made, and under load
+//! those waits pile up. Once one statement finds the database unreachable, every statement is
+//! refused at once (the caller answers 503 with Retry-After) while a background task pings
+//! the database every second; the first success lets everything through again.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use sea_orm::{
+    AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    ExecResult, IsolationLevel, QueryResult, RuntimeErr, Statement, TransactionError,
+    TransactionOptions, TransactionTrait,
+};
+
+/// How often the background task tries the database while it is unreachable.
+const PROBE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Whether statements are refused; shared by the pools of one database.
+#[derive(Debug, Default)]
+struct Breaker {
+    refused: AtomicBool,
+}
+
+impl Breaker {
+    fn admit(&self) -> Result<(), DbErr> {
+        if self.refused.load(Ordering::Acquire) {
+            return Err(DbErr::Conn(RuntimeErr::Internal(
+                "the database was unreachable moments ago; it is tried again every second".into(),
+            )));
+        }
+        Ok(())
+    }
+
+    /// Takes note of a statement's outcome; true when it made the database unreachable (the
+    /// caller then starts the probe).
+    fn record<T>(&self, result: &Result<T, DbErr>) -> bool {
+        match result {
+            Err(e) if super::errors::is_unreachable(e) => {
+                let opened = !self.refused.swap(true, Ordering::AcqRel);
+                if opened {
+                    tracing::warn!(error = %e, "database unreachable: refusing statements at once until it answers again");
+                }
+                opened
+            }
+            _ => false,
+        }
+    }
+
+    fn close(&self) {
+        if self.refused.swap(false, Ordering::AcqRel) {
+            tracing::info!("database reachable again");
+        }
+    }
+}
+
+/// A connection pool behind the guard. Every store statement goes through one.
+#[derive(Clone, Debug)]
+pub struct Guarded {
+    conn: DatabaseConnection,
+    breaker: Arc<Breaker>,
+}
+
+impl Guarded {
+    /// Guards `conn`; pools sharing `like`'s guard are refused together.
+    pub fn new(conn: DatabaseConnection, like: Option<&Guarded>) -> Self {
+        let breaker = like.map_or_else(Arc::default, |other| other.breaker.clone());
+        Self { conn, breaker }
+    }
+
+    /// The pool itself, for what takes a `DatabaseConnection` (migrations).
+    pub fn unguarded(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    async fn guard<T>(&self, run: impl Future<Output = Result<T, DbErr>>) -> Result<T, DbErr> {
+        self.breaker.admit()?;
+        let result = run.await;
+        if self.breaker.record(&result) {
+            let (conn, breaker) = (self.conn.clone(), self.breaker.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(PROBE_INTERVAL).await;
+                    if conn.ping().await.is_ok() {
+                        breaker.close();
+                        break;
+                    }
+                }
+            });
+        }
+        result
+    }
+
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.guard(self.conn.ping()).await
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Guarded {
+    fn get_database_backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.guard(self.conn.execute_raw(stmt)).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.guard(self.conn.execute_unprepared(sql)).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.guard(self.conn.query_one_raw(stmt)).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.guard(self.conn.query_all_raw(stmt)).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.conn.support_returning()
+    }
+}
+
+type Callback<'c, T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>;
+
+#[async_trait::async_trait]
+impl TransactionTrait for Guarded {
+    type Transaction = DatabaseTransaction;
+
+    async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.guard(self.conn.begin()).await
+    }
+
+    async fn begin_with_config(
+        &self,
+        isolation_level: Option<IsolationLevel>,
+        access_mode: Option<AccessMode>,
+    ) -> Result<DatabaseTransaction, DbErr> {
+        self.guard(self.conn.begin_with_config(isolation_level, access_mode))
+            .await
+    }
+
+    async fn begin_with_options(
+        &self,
+        options: TransactionOptions,
+    ) -> Result<DatabaseTransaction, DbErr> {
+        self.guard(self.conn.begin_with_options(options)).await
+    }
+
+    async fn transaction<F, T, E>(&self, callback: F) -> Result<T, TransactionError<E>>
+    where
+        F: for<'c> FnOnce(&'c DatabaseTransaction) -> Callback<'c, T, E> + Send,
+        T: Send,
+        E: std::fmt::Display + std::fmt::Debug + Send,
+    {
+        self.transaction_with_config(callback, None, None).await
+    }
+
+    async fn transaction_with_config<F, T, E>(
+        &self,
+        callback: F,
+        isolation_level: Option<IsolationLevel>,
+        access_mode: Option<AccessMode>,
+    ) -> Result<T, TransactionError<E>>
+    where
+        F: for<'c> FnOnce(&'c DatabaseTransaction) -> Callback<'c, T, E> + Send,
+        T: Send,
+        E: std::fmt::Display + std::fmt::Debug + Send,
+    {
+        let txn = self
+            .begin_with_config(isolation_level, access_mode)
+            .await
+            .map_err(TransactionError::Connection)?;
+        match callback(&txn).await {
+            Ok(value) => {
+                txn.commit().await.map_err(TransactionError::Connection)?;
+                Ok(value)
+            }
+            Err(e) => {
+                txn.rollback().await.map_err(TransactionError::Connection)?;
+                Err(TransactionError::Transaction(e))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_refuses_at_once_until_it_answers() {
+        let b = Breaker::default();
+        assert!(b.admit().is_ok(), "reachable: everything goes through");
+        let unreachable = Err::<(), _>(DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout));
+        assert!(b.record(&unreachable), "the first failure starts the probe");
+        assert!(!b.record(&unreachable), "and only the first");
+        let refused = b.admit().expect_err("refused at once");
+        assert!(
+            super::super::errors::is_unreachable(&refused),
+            "a 503, not a 500"
+        );
+        b.close();
+        assert!(b.admit().is_ok());
+    }
+
+    #[test]
+    fn an_error_answer_is_not_an_outage() {
+        let b = Breaker::default();
+        assert!(!b.record(&Err::<(), _>(DbErr::RecordNotFound("x".into()))));
+        assert!(b.admit().is_ok());
+    }
+}
