@@ -16,6 +16,8 @@ run fails if the legitimate client saw a failure or the peak exceeds --max-rss M
 """
 
 import argparse
+import base64
+import json
 import os
 import re
 import socket
@@ -61,18 +63,29 @@ class Watcher(threading.Thread):
                 f"p50 {statistics.median(lat):.1f} ms, p99 {p99:.1f} ms, max {lat[-1]:.1f} ms")
 
 
-def flood_wrong_secrets(server, seconds, connections):
-    meta = server.base + "/token"
-    env = dict(os.environ, METHOD="POST", BODY="grant_type=client_credentials",
-               AUTH="Basic " + __import__("base64").b64encode(b"bench-cc:wrong-secret").decode())
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s",
-                          os.path.join(run.BENCH, "wrk", "statuses.lua"), meta],
+def wrk_statuses(url, seconds, connections, method="GET", auth="", body="", timeout=2):
+    """wrk with bench/wrk/statuses.lua: (answers/s, {status: count, "with_retry_after": n},
+    socket errors, (p50, p99) latency in ms)."""
+    env = dict(os.environ, METHOD=method, BODY=body, AUTH=auth)
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout}s",
+                          "--latency", "-s",
+                          os.path.join(run.BENCH, "wrk", "statuses.lua"), url],
                          env=env, check=True, text=True, capture_output=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    counts = out.strip().splitlines()[-1]
-    errors = f", socket errors {sum(map(int, sock.groups()))}" if sock else ""
-    return f"{rate:,.0f} answers/s: {counts}{errors}"
+    def percentile(p):
+        found = re.search(p + r"%\s+([\d.]+)(us|ms|s)\b", out)
+        return float(found.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[found.group(2)] if found else float("nan")
+    counts = json.loads(out.strip().splitlines()[-1])
+    return rate, counts, sum(map(int, sock.groups())) if sock else 0, (percentile("50"), percentile("99"))
+
+
+def flood_wrong_secrets(server, seconds, connections):
+    auth = "Basic " + base64.b64encode(b"bench-cc:wrong-secret").decode()
+    rate, counts, sockets, _ = wrk_statuses(server.base + "/token", seconds, connections, "POST",
+                                            auth, "grant_type=client_credentials")
+    errors = f", socket errors {sockets}" if sockets else ""
+    return f"{rate:,.0f} answers/s: {json.dumps(counts)}{errors}"
 
 
 def flood_idle(server, seconds, count):
@@ -116,7 +129,7 @@ def main():
     seconds = 3 if args.smoke else args.seconds
     idle = 1000 if args.smoke else 10_000
     run.BIN = os.path.join(run.TARGET, profile)
-    run.setup_tools(profile)
+    run.setup_tools(profile, peer=False)
     server, secrets = run.tessera(None, "tessera-flood")
     rows = []
     try:

@@ -67,7 +67,7 @@ def rss_mib(pid, field="VmRSS"):
     return 0.0
 
 
-def setup_tools(profile):
+def setup_tools(profile, peer=True):
     if not shutil.which("wrk"):
         print("bench: installing wrk from Debian's packages", file=sys.stderr)
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
@@ -80,7 +80,7 @@ def setup_tools(profile):
         cwd=ROOT, check=True,
     )
     node = os.path.join(BENCH, "node")
-    if not os.path.isdir(os.path.join(node, "node_modules", "oidc-provider")):
+    if peer and not os.path.isdir(os.path.join(node, "node_modules", "oidc-provider")):
         print("bench: installing node-oidc-provider (npm ci)", file=sys.stderr)
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=node, check=True)
 
@@ -113,15 +113,19 @@ class Server:
             self.proc.kill()
 
 
-def tessera(database_url, label):
-    """A fresh Tessera with the benchmark's clients and user; returns (server, secrets)."""
-    home = tempfile.mkdtemp(prefix="bench-tessera-")
+def provision(database_url, home, config=""):
+    """A database with the benchmark's clients and one user, made through the CLI; returns the
+    environment `tessera serve` needs ({port} stands for its port) and the clients' secrets.
+    `config` is the text of a tessera.toml, for settings that have no environment variable."""
     env = {
         "TESSERA_DATABASE_URL": database_url or f"sqlite://{home}/tessera.db?mode=rwc",
         "TESSERA_MASTER_KEY": MASTER_KEY,
         "TESSERA_KEYS_DIR": os.path.join(home, "keys"),
         "TESSERA_LOG": os.environ.get("TESSERA_LOG", "info"),
+        "TESSERA_CONFIG": os.path.join(home, "tessera.toml"),
     }
+    with open(env["TESSERA_CONFIG"], "w") as f:
+        f.write(config)
     binary = os.path.join(BIN, "tessera")
     cli = lambda *args, stdin=None: json.loads(subprocess.run(
         [binary, *args, "--json"], env=dict(os.environ, **env), input=stdin,
@@ -139,6 +143,23 @@ def tessera(database_url, label):
     cli("user", "create", "--username", USER, "--password-stdin", stdin=PASSWORD)
     env["TESSERA_BIND"] = "127.0.0.1:{port}"
     env["TESSERA_ISSUER"] = "http://127.0.0.1:{port}"
+    return env, secrets
+
+
+def postgres_database(prefix):
+    """A fresh database on the PostgreSQL at 127.0.0.1:5432, or None when none answers."""
+    pg = os.environ.get("TESSERA_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+    if subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"]).returncode != 0:
+        return None
+    name = f"{prefix}_{os.getpid()}"
+    sh("psql", f"{pg}/postgres", "-qc", f"CREATE DATABASE {name}")
+    return f"{pg}/{name}"
+
+
+def tessera(database_url, label):
+    """A fresh Tessera with the benchmark's clients and user; returns (server, secrets)."""
+    env, secrets = provision(database_url, tempfile.mkdtemp(prefix="bench-tessera-"))
+    binary = os.path.join(BIN, "tessera")
     # The first start generates the signing keys (RSA takes a while); start-up is measured
     # on the second, as every later start of a deployment is.
     Server(label, [binary, "serve"], env, "/healthz").stop()
@@ -223,11 +244,9 @@ def main():
     BIN = os.path.join(TARGET, profile)
     setup_tools(profile)
     targets = [("Tessera (SQLite)",) + tessera(None, "tessera-sqlite")]
-    pg = os.environ.get("TESSERA_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
-    if subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"]).returncode == 0:
-        name = f"tessera_bench_{os.getpid()}"
-        sh("psql", f"{pg}/postgres", "-qc", f"CREATE DATABASE {name}")
-        targets.append(("Tessera (PostgreSQL)",) + tessera(f"{pg}/{name}", "tessera-pg"))
+    pg = postgres_database("tessera_bench")
+    if pg:
+        targets.append(("Tessera (PostgreSQL)",) + tessera(pg, "tessera-pg"))
     targets.append(("node-oidc-provider",) + peer())
     top = ceiling()
     results = {}  # (scenario, target) -> [results]
