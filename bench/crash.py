@@ -170,6 +170,8 @@ def rounds(target, kills, rng):
             seen = json.load(f)
         for e in seen["errors"]:
             failures.append(f"round {n}: during the load: {e}")
+        if seen.get("error_count", 0) > len(seen["errors"]):
+            failures.append(f"round {n}: {seen['error_count']} wrong answers during the load in all")
         result = target.driver("check", state)
         try:
             report = json.loads(result.stdout.strip().splitlines()[-1])

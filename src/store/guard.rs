@@ -2,7 +2,10 @@
 //! database would wait `acquire_timeout` for a connection that cannot be made, and under load
 //! those waits pile up. Once one statement finds the database unreachable, every statement is
 //! refused at once (the caller answers 503 with Retry-After) while a background task pings
-//! the database every second; the first success lets everything through again.
+//! the database every second; the first success lets everything through again. A statement
+//! still waiting after a second, or abandoned half-way (its client gave up first), has the
+//! database pinged in the background, so an outage is noticed within about two seconds
+//! whatever `acquire_timeout` and the clients' own timeouts are.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,18 +22,39 @@ use sea_orm::{
 /// How often the background task tries the database while it is unreachable.
 const PROBE_INTERVAL: Duration = Duration::from_secs(1);
 
+/// How long a background ping may take before the database counts as unreachable: the pool
+/// itself would wait `acquire_timeout`, retrying a refused connection all the while.
+const PING_TIMEOUT: Duration = Duration::from_secs(1);
+
+fn refused() -> DbErr {
+    DbErr::Conn(RuntimeErr::Internal(
+        "the database was unreachable moments ago; it is tried again every second".into(),
+    ))
+}
+
+/// A ping through the pool, bounded by `PING_TIMEOUT`.
+async fn ping(conn: &DatabaseConnection) -> Result<(), DbErr> {
+    tokio::time::timeout(PING_TIMEOUT, conn.ping())
+        .await
+        .unwrap_or(Err(DbErr::ConnectionAcquire(
+            sea_orm::ConnAcquireErr::Timeout,
+        )))
+}
+
 /// Whether statements are refused; shared by the pools of one database.
 #[derive(Debug, Default)]
 struct Breaker {
     refused: AtomicBool,
+    /// A background ping is finding out whether the database is reachable.
+    checking: AtomicBool,
+    /// Wakes the statements waiting for a connection when the database becomes unreachable.
+    opened: tokio::sync::Notify,
 }
 
 impl Breaker {
     fn admit(&self) -> Result<(), DbErr> {
         if self.refused.load(Ordering::Acquire) {
-            return Err(DbErr::Conn(RuntimeErr::Internal(
-                "the database was unreachable moments ago; it is tried again every second".into(),
-            )));
+            return Err(refused());
         }
         Ok(())
     }
@@ -42,6 +66,7 @@ impl Breaker {
             Err(e) if super::errors::is_unreachable(e) => {
                 let opened = !self.refused.swap(true, Ordering::AcqRel);
                 if opened {
+                    self.opened.notify_waiters();
                     tracing::warn!(error = %e, "database unreachable: refusing statements at once until it answers again");
                 }
                 opened
@@ -53,6 +78,20 @@ impl Breaker {
     fn close(&self) {
         if self.refused.swap(false, Ordering::AcqRel) {
             tracing::info!("database reachable again");
+        }
+    }
+}
+
+/// A statement under way; dropped unfinished, it has the database checked.
+struct Pending<'a> {
+    guarded: &'a Guarded,
+    done: bool,
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.guarded.check_in_background();
         }
     }
 }
@@ -77,21 +116,71 @@ impl Guarded {
     }
 
     async fn guard<T>(&self, run: impl Future<Output = Result<T, DbErr>>) -> Result<T, DbErr> {
+        // Registered before the check, so an outage noticed while this one waits for a
+        // connection ends the wait at once.
+        let opened = self.breaker.opened.notified();
+        tokio::pin!(opened);
+        opened.as_mut().enable();
         self.breaker.admit()?;
-        let result = run.await;
-        if self.breaker.record(&result) {
+        let mut pending = Pending {
+            guarded: self,
+            done: false,
+        };
+        // A statement still waiting after PING_TIMEOUT has the database checked meanwhile.
+        let slow = tokio::time::sleep(PING_TIMEOUT);
+        tokio::pin!(run, slow);
+        let mut checked = false;
+        let result = loop {
+            tokio::select! {
+                result = &mut run => break result,
+                () = &mut opened => break Err(refused()),
+                () = &mut slow, if !checked => {
+                    checked = true;
+                    self.check_in_background();
+                }
+            }
+        };
+        pending.done = true;
+        self.note(&result);
+        result
+    }
+
+    /// Records an outcome; when it made the database unreachable, pings it every second in
+    /// the background until it answers.
+    fn note<T>(&self, result: &Result<T, DbErr>) {
+        if self.breaker.record(result) {
             let (conn, breaker) = (self.conn.clone(), self.breaker.clone());
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(PROBE_INTERVAL).await;
-                    if conn.ping().await.is_ok() {
+                    if ping(&conn).await.is_ok() {
                         breaker.close();
                         break;
                     }
                 }
             });
         }
-        result
+    }
+
+    /// A statement was abandoned before it finished (its client went away, often because it
+    /// waited too long): whether the database is reachable is found out in the background,
+    /// one ping at a time, so an outage is noticed even when no caller waits out
+    /// `acquire_timeout`.
+    fn check_in_background(&self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.breaker.checking.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let guarded = self.clone();
+        runtime.spawn(async move {
+            if !guarded.breaker.refused.load(Ordering::Acquire) {
+                let result = ping(&guarded.conn).await;
+                guarded.note(&result);
+            }
+            guarded.breaker.checking.store(false, Ordering::Release);
+        });
     }
 
     pub async fn ping(&self) -> Result<(), DbErr> {

@@ -6,12 +6,15 @@
 //!   crash check CONFIG STATE   against the restarted provider: check STATE; print a summary
 //!
 //! CONFIG is a JSON object: issuer, app [id, secret], service [id, secret], redirect_uri,
-//! user [name, password], concurrency, seconds. Each virtual user signs in (login and
+//! user [name, password], concurrency, seconds; for a soak (`bench/soak.py`) also record
+//! (false: keep nothing for a check), rate (iterations per second, all users together) and
+//! window (seconds: one JSON line of steps, latencies and errors per window on stdout). Each virtual user signs in (login and
 //! consent), then loops: a code by its SSO session, held (never redeemed) one time in five,
 //! otherwise redeemed; refresh grants; userinfo; a client_credentials token; now and then a
 //! revocation. A request the kill cut off leaves its outcome uncertain and is recorded as
 //! such: the check then accepts either outcome the spec allows, and nothing else.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -33,6 +36,8 @@ struct Family {
 
 #[derive(Default)]
 struct State {
+    /// Keep what was received, for the check (off in a soak, which would grow without end).
+    record: bool,
     families: Vec<Family>,
     /// Codes received and never sent to the token endpoint.
     held_codes: Vec<String>,
@@ -40,8 +45,12 @@ struct State {
     uncertain_codes: Vec<String>,
     /// Every JWT received (id_tokens, access tokens): each must verify after the restart.
     jwts: Vec<String>,
-    /// Answers that were wrong while the provider was up.
+    /// Answers that were wrong while the provider was up (the first few) and how many.
     errors: Vec<String>,
+    error_count: u64,
+    /// Each step's time (µs) and the iterations begun, since the last report.
+    latencies: Vec<u32>,
+    iterations: u64,
 }
 
 impl State {
@@ -56,7 +65,43 @@ impl State {
             .collect();
         json!({"families": families, "held_codes": self.held_codes,
                "uncertain_codes": self.uncertain_codes, "jwts": self.jwts,
-               "errors": self.errors})
+               "errors": self.errors, "error_count": self.error_count})
+    }
+
+    fn jwt(&mut self, tokens: &Value, name: &str) {
+        if self.record {
+            self.jwts.push(text(tokens, name));
+        }
+    }
+
+    fn keep(&mut self, family: Family) {
+        if self.record {
+            self.families.push(family);
+        }
+    }
+
+    fn error(&mut self, e: String) {
+        self.error_count += 1;
+        if self.errors.len() < 50 {
+            self.errors.push(e);
+        }
+    }
+
+    /// The report of one window: steps, their p50/p99/max, the errors seen.
+    fn window(&mut self, seconds: f64, errors_before: &mut u64) -> Value {
+        let mut lat = std::mem::take(&mut self.latencies);
+        lat.sort_unstable();
+        let at = |q: f64| {
+            lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1)))
+                .map_or(0.0, |&us| f64::from(us) / 1000.0)
+        };
+        let errors = self.error_count - *errors_before;
+        *errors_before = self.error_count;
+        let iterations = std::mem::take(&mut self.iterations);
+        json!({"iterations_per_s": iterations as f64 / seconds,
+               "steps": lat.len(), "rate": (lat.len() as f64 / seconds).round(),
+               "p50_ms": at(0.5), "p99_ms": at(0.99), "max_ms": at(1.0), "errors": errors,
+               "last_error": if errors > 0 { self.errors.last().cloned() } else { None }})
     }
 }
 
@@ -77,24 +122,44 @@ fn settle(state: &Mutex<State>, failure: &Failure) -> bool {
     match failure {
         Failure::Transport(_) => false,
         Failure::Answer(e) => {
-            state.lock().unwrap().errors.push(e.clone());
+            state.lock().unwrap().error(e.clone());
             true
         }
     }
 }
 
+/// One step (a request, or a sign-in), timed.
+async fn timed<T>(state: &Mutex<State>, step: impl Future<Output = T>) -> T {
+    let start = Instant::now();
+    let out = step.await;
+    let us = u32::try_from(start.elapsed().as_micros()).unwrap_or(u32::MAX);
+    state.lock().unwrap().latencies.push(us);
+    out
+}
+
+/// How a virtual user paces itself: until `deadline`, at most one iteration per tick of
+/// `ticks` (shared by all users) when there are ticks.
+struct Pace<'a> {
+    deadline: Instant,
+    ticks: Option<&'a tokio::sync::Mutex<tokio::time::Interval>>,
+}
+
 async fn virtual_user(
     (app, service): (&Provider, &Provider),
     state: &Mutex<State>,
-    deadline: Instant,
+    pace: Pace<'_>,
     seed: u64,
 ) {
     let mut dice = Dice(seed | 1);
     let http = browser();
     let mut url = authorize_url(app, "");
     let mut pages = true;
-    while Instant::now() < deadline {
-        let code = match authorize(&http, app, url.clone(), pages).await {
+    while Instant::now() < pace.deadline {
+        if let Some(ticks) = pace.ticks {
+            ticks.lock().await.tick().await;
+        }
+        state.lock().unwrap().iterations += 1;
+        let code = match timed(state, authorize(&http, app, url.clone(), pages)).await {
             Ok(code) => code,
             Err(e) if settle(state, &e) => continue,
             Err(_) => return,
@@ -103,10 +168,13 @@ async fn virtual_user(
         url = authorize_url(app, "").replace("&prompt=consent", "");
         pages = false;
         if dice.one_in(5) {
-            state.lock().unwrap().held_codes.push(code);
+            let mut s = state.lock().unwrap();
+            if s.record {
+                s.held_codes.push(code);
+            }
             continue;
         }
-        let tokens = match exchange(&http, app, &code).await {
+        let tokens = match timed(state, exchange(&http, app, &code)).await {
             Ok(tokens) => tokens,
             Err(Failure::Transport(_)) => {
                 state.lock().unwrap().uncertain_codes.push(code);
@@ -117,31 +185,32 @@ async fn virtual_user(
                 continue;
             }
         };
-        let family = {
-            let mut s = state.lock().unwrap();
-            s.jwts.push(text(&tokens, "id_token"));
-            s.jwts.push(text(&tokens, "access_token"));
-            s.families.push(Family {
-                refresh_token: text(&tokens, "refresh_token"),
-                access_token: text(&tokens, "access_token"),
-                ..Family::default()
-            });
-            s.families.len() - 1
+        let mut family = Family {
+            refresh_token: text(&tokens, "refresh_token"),
+            access_token: text(&tokens, "access_token"),
+            ..Family::default()
         };
+        {
+            let mut s = state.lock().unwrap();
+            s.jwt(&tokens, "id_token");
+            s.jwt(&tokens, "access_token");
+        }
         for _ in 0..3 {
-            let rt = state.lock().unwrap().families[family].refresh_token.clone();
-            let form = [("grant_type", "refresh_token"), ("refresh_token", &rt)];
-            match token(&http, app, &form).await {
+            let form = [
+                ("grant_type", "refresh_token"),
+                ("refresh_token", family.refresh_token.as_str()),
+            ];
+            match timed(state, token(&http, app, &form)).await {
                 Ok(t) => {
                     let mut s = state.lock().unwrap();
-                    s.jwts.push(text(&t, "id_token"));
-                    s.jwts.push(text(&t, "access_token"));
-                    let f = &mut s.families[family];
-                    f.refresh_token = text(&t, "refresh_token");
-                    f.access_token = text(&t, "access_token");
+                    s.jwt(&t, "id_token");
+                    s.jwt(&t, "access_token");
+                    family.refresh_token = text(&t, "refresh_token");
+                    family.access_token = text(&t, "access_token");
                 }
                 Err(Failure::Transport(_)) => {
-                    state.lock().unwrap().families[family].uncertain = true;
+                    family.uncertain = true;
+                    state.lock().unwrap().keep(family);
                     return;
                 }
                 Err(e) => {
@@ -149,11 +218,10 @@ async fn virtual_user(
                 }
             }
         }
-        let at = state.lock().unwrap().families[family].access_token.clone();
         let userinfo = async {
             let response = http
                 .get(app.endpoint("userinfo_endpoint"))
-                .bearer_auth(&at)
+                .bearer_auth(&family.access_token)
                 .send()
                 .await?;
             match response.status().as_u16() {
@@ -161,33 +229,46 @@ async fn virtual_user(
                 status => Err(format!("userinfo answered {status}").into()),
             }
         };
-        if let Err(e) = userinfo.await
+        if let Err(e) = timed(state, userinfo).await
             && !settle(state, &e)
         {
+            state.lock().unwrap().keep(family);
             return;
         }
         let form = [("grant_type", "client_credentials")];
-        match token(&http, service, &form).await {
-            Ok(t) => state.lock().unwrap().jwts.push(text(&t, "access_token")),
+        match timed(state, token(&http, service, &form)).await {
+            Ok(t) => state.lock().unwrap().jwt(&t, "access_token"),
             Err(e) if settle(state, &e) => {}
-            Err(_) => return,
+            Err(_) => {
+                state.lock().unwrap().keep(family);
+                return;
+            }
         }
         if dice.one_in(4) {
-            let rt = state.lock().unwrap().families[family].refresh_token.clone();
-            let form = [("token", rt.as_str()), ("token_type_hint", "refresh_token")];
-            match post_as_client(&http, app, "revocation_endpoint", &form).await {
-                Ok((200, _)) => state.lock().unwrap().families[family].revoked = true,
+            let form = [
+                ("token", family.refresh_token.as_str()),
+                ("token_type_hint", "refresh_token"),
+            ];
+            match timed(
+                state,
+                post_as_client(&http, app, "revocation_endpoint", &form),
+            )
+            .await
+            {
+                Ok((200, _)) => family.revoked = true,
                 Ok((status, body)) => {
                     let e = format!("revocation answered {status}: {body}");
-                    state.lock().unwrap().errors.push(e);
+                    state.lock().unwrap().error(e);
                 }
                 // Revoked or not: the check accepts either outcome.
                 Err(_) => {
-                    state.lock().unwrap().families[family].uncertain = true;
+                    family.uncertain = true;
+                    state.lock().unwrap().keep(family);
                     return;
                 }
             }
         }
+        state.lock().unwrap().keep(family);
     }
 }
 
@@ -374,18 +455,44 @@ async fn main() {
         std::fs::write(&args[3], State::default().to_json().to_string()).expect("the state file");
         return;
     };
-    let deadline =
-        Instant::now() + Duration::from_secs_f64(config["seconds"].as_f64().unwrap_or(10.0));
+    let seconds = config["seconds"].as_f64().unwrap_or(10.0);
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let (app, service) = (Arc::new(app), Arc::new(service));
-    let state = Arc::new(Mutex::new(State::default()));
+    let state = Arc::new(Mutex::new(State {
+        record: config["record"].as_bool().unwrap_or(true),
+        ..State::default()
+    }));
+    // A soak paces itself: `rate` iterations per second across all users.
+    let ticks = config["rate"].as_f64().filter(|r| *r > 0.0).map(|rate| {
+        let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Arc::new(tokio::sync::Mutex::new(ticks))
+    });
+    // One JSON line per window on stdout: how many steps, how fast, errors.
+    if let Some(window) = config["window"].as_f64().filter(|w| *w > 0.0) {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut errors_before = 0;
+            loop {
+                tokio::time::sleep(Duration::from_secs_f64(window)).await;
+                let line = state.lock().unwrap().window(window, &mut errors_before);
+                println!("{line}");
+            }
+        });
+    }
     let concurrency = config["concurrency"].as_u64().unwrap_or(8);
     let users: Vec<_> = (0..concurrency)
         .map(|n| {
-            let (app, service, state) = (app.clone(), service.clone(), state.clone());
-            let seed = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ std::process::id() as u64;
-            tokio::spawn(
-                async move { virtual_user((&app, &service), &state, deadline, seed).await },
-            )
+            let (app, service, state, ticks) =
+                (app.clone(), service.clone(), state.clone(), ticks.clone());
+            let seed = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(std::process::id());
+            tokio::spawn(async move {
+                let pace = Pace {
+                    deadline,
+                    ticks: ticks.as_deref(),
+                };
+                virtual_user((&app, &service), &state, pace, seed).await
+            })
         })
         .collect();
     for user in users {
