@@ -116,20 +116,40 @@ impl Drop for Server {
     }
 }
 
-/// A client_credentials client created with the CLI on `db_url`: its id and secret.
-pub fn client_credentials_client(db_url: &str, issuer: &str, name: &str) -> (String, String) {
-    let args = [
-        "client",
-        "create",
-        "--name",
-        name,
-        "--grant",
-        "client_credentials",
-        "--json",
-    ];
+/// `tessera client create ARGS --json` on `db_url`: the new client's id and secret.
+fn create_client(db_url: &str, issuer: &str, args: &[&str]) -> (String, String) {
+    let args = [&["client", "create"], args, &["--json"]].concat();
     let (ok, out, err) = super::run_cli(db_url, MASTER_KEY, issuer, &args, None);
     assert!(ok, "{err}");
     let client: serde_json::Value = serde_json::from_str(&out).unwrap();
     let text = |name: &str| client[name].as_str().unwrap().to_owned();
     (text("client_id"), text("client_secret"))
+}
+
+/// A client_credentials client created with the CLI on `db_url`: its id and secret.
+pub fn client_credentials_client(db_url: &str, issuer: &str, name: &str) -> (String, String) {
+    create_client(
+        db_url,
+        issuer,
+        &["--name", name, "--grant", "client_credentials"],
+    )
+}
+
+/// alice's password in the databases `seed_app` fills.
+pub const PASSWORD: &str = "a process-test password";
+
+/// A code-flow client (redirecting to `REDIRECT`, with refresh tokens) and the user alice,
+/// created with the CLI on `db_url`; returns the client's id and secret.
+pub fn seed_app(db_url: &str, issuer: &str) -> (String, String) {
+    let grants = ["--grant", "authorization_code", "--grant", "refresh_token"];
+    let args = [
+        &["--name", "Process App", "--redirect-uri", super::REDIRECT],
+        &grants[..],
+    ]
+    .concat();
+    let client = create_client(db_url, issuer, &args);
+    let args = ["user", "create", "--username", "alice", "--password-stdin"];
+    let (ok, _, err) = super::run_cli(db_url, MASTER_KEY, issuer, &args, Some(PASSWORD));
+    assert!(ok, "{err}");
+    client
 }

@@ -1,14 +1,17 @@
 //! The system clock stepped under a running server: `tessera serve` runs with libfaketime
 //! (Debian's `faketime` package) preloaded, reading its offset from a file on every call, and
-//! the test moves that offset forwards and back as NTP or an operator would.
+//! the test moves that offset forwards and back as NTP or an operator would: tokens, the key
+//! schedule and browser sessions must all keep to the latest time the server has seen.
 
 use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::helpers::json;
-use crate::helpers::process::{Extra, Server, client_credentials_client, free_port};
+use crate::helpers::process::{
+    Extra, PASSWORD, Server, client_credentials_client, free_port, seed_app,
+};
+use crate::helpers::{REDIRECT, browser, json, param, sign_in_at};
 
 const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
 
@@ -50,7 +53,7 @@ async fn settled(http: &reqwest::Client, issuer: &str) -> Vec<String> {
 }
 
 #[actix_web::test]
-async fn a_clock_stepped_back_neither_revives_tokens_nor_rotates_keys_again() {
+async fn a_clock_stepped_back_neither_revives_tokens_nor_rotates_keys_again_nor_ends_sessions() {
     if !Path::new(LIBFAKETIME).exists() {
         assert!(
             std::env::var_os("TESSERA_REQUIRE_FAKETIME").is_none(),
@@ -64,11 +67,13 @@ async fn a_clock_stepped_back_neither_revives_tokens_nor_rotates_keys_again() {
     let port = free_port();
     let issuer = format!("http://127.0.0.1:{port}");
     let (id, secret) = client_credentials_client(&db_url, &issuer, "Clocked");
-    // Keys rotate every ten minutes and the schedule looks every second.
+    let (app_id, _) = seed_app(&db_url, &issuer);
+    // Keys rotate every ten minutes and the schedule looks every second; a session lasts
+    // 90 minutes from its sign-in.
     let config = dir.path().join("tessera.toml");
     std::fs::write(
         &config,
-        "key_rotation_period = 600\njwks_max_age = 1\njwks_cache_bound = 0\nkey_reload_interval = 1\naccess_token_ttl = 30\n",
+        "key_rotation_period = 600\njwks_max_age = 1\njwks_cache_bound = 0\nkey_reload_interval = 1\naccess_token_ttl = 30\nsession_ttl = 5400\n",
     )
     .unwrap();
     let offset = dir.path().join("faketime");
@@ -119,9 +124,46 @@ async fn a_clock_stepped_back_neither_revives_tokens_nor_rotates_keys_again() {
             .to_owned()
     };
 
+    // Sessions: an authorization with prompt=none answers with a code while the browser's
+    // session lasts, with login_required after.
+    let authorize = |prompt: &str| {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("response_type", "code"),
+                ("client_id", app_id.as_str()),
+                ("redirect_uri", REDIRECT),
+                ("scope", "openid"),
+                ("state", "s"),
+                ("prompt", prompt),
+            ])
+            .finish();
+        format!("{issuer}/authorize?{query}")
+    };
+    let sign_in = || async {
+        let b = browser();
+        let user = ("alice", PASSWORD);
+        sign_in_at(&issuer, &b, &authorize("login"), user, REDIRECT).await;
+        b
+    };
+    let signed_in = |b: &reqwest::Client| {
+        let request = b.get(authorize("none"));
+        async move {
+            let response = request.send().await.unwrap();
+            let location = response.headers()["location"].to_str().unwrap().to_owned();
+            match param(&location, "error") {
+                Some(error) => {
+                    assert_eq!(error, "login_required", "{location}");
+                    false
+                }
+                None => param(&location, "code").is_some(),
+            }
+        }
+    };
+
     let before = settled(&http, &issuer).await;
     let early = token().await;
     assert!(active(early.clone()).await);
+    let first_browser = sign_in().await;
 
     // An hour forwards: the 30-second token has expired and the schedule rotates.
     step_to(&offset, 3600);
@@ -135,6 +177,11 @@ async fn a_clock_stepped_back_neither_revives_tokens_nor_rotates_keys_again() {
         "the token expired an hour ago"
     );
     let signer = signing_kid(&token().await);
+    assert!(
+        signed_in(&first_browser).await,
+        "an hour into a 90-minute session"
+    );
+    let later_browser = sign_in().await;
 
     // Back to the real time: the server holds the latest time it has seen.
     step_to(&offset, 0);
@@ -153,6 +200,14 @@ async fn a_clock_stepped_back_neither_revives_tokens_nor_rotates_keys_again() {
         signer,
         "a step back changed the signing key"
     );
+    assert!(
+        signed_in(&first_browser).await,
+        "a step back ended a session"
+    );
+    assert!(
+        signed_in(&later_browser).await,
+        "a step back ended the session signed in an hour ahead"
+    );
 
     // Forwards to where it had been: the rotation already done is not done again.
     step_to(&offset, 3600);
@@ -162,6 +217,15 @@ async fn a_clock_stepped_back_neither_revives_tokens_nor_rotates_keys_again() {
         "the same hour rotated the keys a second time"
     );
     assert!(!active(early).await);
+    assert!(signed_in(&first_browser).await);
+    // 91 minutes after the first sign-in: that session is over, the later one is not.
+    step_to(&offset, 5460);
+    pause(1_500).await;
+    assert!(
+        !signed_in(&first_browser).await,
+        "a session outlived its 90 minutes"
+    );
+    assert!(signed_in(&later_browser).await);
     let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
     assert!(
         log.contains("the system clock went back"),

@@ -4,39 +4,8 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::helpers::process::{MASTER_KEY, Server, free_port};
-use crate::helpers::{
-    Backend, REDIRECT, browser, database_url, field, param, run_cli, use_backend,
-};
-
-const PASSWORD: &str = "a process-test password";
-
-/// Registers a client and the user through the CLI; returns (client_id, secret).
-fn seed(db_url: &str, issuer: &str) -> (String, String) {
-    let args = [
-        "client",
-        "create",
-        "--name",
-        "Process App",
-        "--redirect-uri",
-        REDIRECT,
-        "--grant",
-        "authorization_code",
-        "--grant",
-        "refresh_token",
-        "--json",
-    ];
-    let (ok, out, err) = run_cli(db_url, MASTER_KEY, issuer, &args, None);
-    assert!(ok, "{err}");
-    let created: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let args = ["user", "create", "--username", "alice", "--password-stdin"];
-    let (ok, _, err) = run_cli(db_url, MASTER_KEY, issuer, &args, Some(PASSWORD));
-    assert!(ok, "{err}");
-    (
-        created["client_id"].as_str().unwrap().to_owned(),
-        created["client_secret"].as_str().unwrap().to_owned(),
-    )
-}
+use crate::helpers::process::{MASTER_KEY, PASSWORD, Server, free_port, seed_app};
+use crate::helpers::{Backend, REDIRECT, browser, database_url, field, param, use_backend};
 
 type Step = Result<reqwest::Response, String>;
 
@@ -155,7 +124,7 @@ async fn three_replicas_on_postgresql_survive_a_kill_9() {
     let db_url = database_url(dir.path()).await;
     let ports = [free_port(), free_port(), free_port()];
     let issuer = format!("http://127.0.0.1:{}", ports[0]);
-    let client = seed(&db_url, &issuer);
+    let client = seed_app(&db_url, &issuer);
     let log = dir.path().join("replicas.log");
     let a = Server::start(ports[0], &issuer, &db_url, &log).await;
     let mut b = Server::start(ports[1], &issuer, &db_url, &log).await;
@@ -212,7 +181,7 @@ async fn json_logs_carry_request_ids_and_no_secrets_and_sigterm_exits_0() {
     let db_url = database_url(dir.path()).await;
     let port = free_port();
     let issuer = format!("http://127.0.0.1:{port}");
-    let client = seed(&db_url, &issuer);
+    let client = seed_app(&db_url, &issuer);
     let log = dir.path().join("server.log");
     let server = Server::start(port, &issuer, &db_url, &log).await;
     let base = server.base.clone();
