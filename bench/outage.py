@@ -12,7 +12,7 @@
    discovery must never fail, memory must stay under --max-rss; after `pg_ctl start` Tessera
    must serve again by itself (the time it took is reported) and SSO code flows must succeed.
 2. SQLite, disk full. Tessera's database lives on a tmpfs (mounted here; needs root) 256 KiB
-   larger than its files; sign-ins (which write) go on until the disk is full, and must then
+   larger than its files (where mounting is not allowed, a file-size limit on the process); sign-ins (which write) go on until the disk is full, and must then
    get 503 with the log saying the disk is full, while the JWKS is still served; the tmpfs
    grows (remount) and sign-ins work again without a restart; the file passes integrity_check.
 3. SQLite, read-only. Tessera is started as an unprivileged user on a database file it may
@@ -24,6 +24,7 @@ import glob
 import hashlib
 import json
 import os
+import resource
 import shutil
 import signal
 import sqlite3
@@ -174,25 +175,60 @@ def sign_in(server, secrets):
     return run.flows(server, secrets, "login", "bench-app", 1, 0.5)
 
 
+class SmallDisk:
+    """A directory that fills up: a tmpfs 256 KiB larger than the files in it when this
+    machine lets us mount one (a real ENOSPC), else a file-size limit on the server process
+    (RLIMIT_FSIZE with SIGXFSZ ignored: a write past it fails with EFBIG)."""
+
+    def __init__(self, path):
+        self.path = path
+        files = {name: open(os.path.join(path, name), "rb").read() for name in os.listdir(path)}
+        self.size_kib = sum(len(data) for data in files.values()) // 1024 + 256
+        mount = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.size_kib}k", "tmpfs", path],
+                               capture_output=True, text=True)
+        self.tmpfs = mount.returncode == 0
+        if self.tmpfs:
+            for name, data in files.items():
+                with open(os.path.join(path, name), "wb") as f:
+                    f.write(data)
+        else:
+            print(f"outage: cannot mount a tmpfs ({mount.stderr.strip()}); limiting file sizes instead",
+                  file=sys.stderr)
+            self.limit = max(len(data) for data in files.values()) + 128 * 1024
+
+    def preexec(self):
+        if not self.tmpfs:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (self.limit, resource.RLIM_INFINITY))
+
+    def grow(self, pid):
+        if self.tmpfs:
+            subprocess.run(["mount", "-o", "remount,size=64m", self.path], check=True)
+        else:
+            subprocess.run(["prlimit", f"--pid={pid}", "--fsize=unlimited"], check=True)
+
+    def describe(self):
+        return f"a {self.size_kib} KiB tmpfs" if self.tmpfs else f"a {self.limit // 1024} KiB file-size limit"
+
+    def release(self):
+        if self.tmpfs:
+            subprocess.run(["umount", self.path], check=False)
+
+
 def sqlite_disk_full():
-    """Tessera on a tmpfs a little larger than its files: sign-ins (which write) until the
-    disk is full, then the tmpfs grows (remount) and sign-ins must work again."""
+    """Tessera on a disk a little larger than its files: sign-ins (which write) until the
+    disk is full, then the disk grows and sign-ins must work again without a restart."""
     home = tempfile.mkdtemp(prefix="outage-sqlite-")
     disk = os.path.join(home, "disk")
     os.mkdir(disk)
     env, secrets = run.provision(f"sqlite://{disk}/tessera.db?mode=rwc", home)
     # Keys are made on the first start: do it before the disk is small.
     run.Server("tessera-keys", [os.path.join(run.BIN, "tessera"), "serve"], env, "/healthz").stop()
-    files = {name: open(os.path.join(disk, name), "rb").read() for name in os.listdir(disk)}
-    used = sum(len(data) for data in files.values())
-    size_kib = used // 1024 + 256
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", disk], check=True)
+    small = SmallDisk(disk)
     failures, full = [], None
     try:
-        for name, data in files.items():
-            with open(os.path.join(disk, name), "wb") as f:
-                f.write(data)
-        server = run.Server("tessera-disk-full", [os.path.join(run.BIN, "tessera"), "serve"], env, "/healthz")
+        server = run.Server("tessera-disk-full", [os.path.join(run.BIN, "tessera"), "serve"], env,
+                            "/healthz", preexec=small.preexec)
         try:
             signed_in = 0
             for _ in range(200):
@@ -209,7 +245,7 @@ def sqlite_disk_full():
             with urllib.request.urlopen(server.base + "/.well-known/jwks.json", timeout=5) as r:
                 if r.status != 200:
                     failures.append(f"JWKS answered {r.status} with the disk full")
-            subprocess.run(["mount", "-o", "remount,size=64m", disk], check=True)
+            small.grow(server.proc.pid)
             again = sign_in(server, secrets)
             if again.get("errors") or not again.get("flows"):
                 failures.append(f"sign-in after space came back: {again}")
@@ -225,11 +261,11 @@ def sqlite_disk_full():
         if integrity != [("ok",)]:
             failures.append(f"integrity_check: {integrity}")
     finally:
-        subprocess.run(["umount", disk], check=False)
+        small.release()
     status = full.get("first_error", "")[:40].split(" at ")[0]
-    what = (f"a {size_kib} KiB tmpfs filled after {signed_in} sign-ins; the next sign-in "
+    what = (f"{small.describe()} filled after {signed_in} sign-ins; the next sign-in "
             f"got {status}; the log: \"{said[0].split('error=')[-1][:140] if said else '—'}\"; "
-            f"after the remount sign-ins work; integrity_check {integrity[0][0]}")
+            f"once the disk grew sign-ins worked again; integrity_check {integrity[0][0]}")
     return failures, what
 
 

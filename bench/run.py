@@ -86,7 +86,7 @@ def setup_tools(profile, peer=True):
 
 
 class Server:
-    def __init__(self, name, argv, env, ready_path, cwd=None):
+    def __init__(self, name, argv, env, ready_path, cwd=None, preexec=None):
         self.name = name
         self.port = free_port()
         argv = [a.replace("{port}", str(self.port)) for a in argv]
@@ -94,7 +94,7 @@ class Server:
         env = {k: v.replace("{port}", str(self.port)) for k, v in env.items()}
         self.log = tempfile.NamedTemporaryFile(prefix=f"bench-{name}-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(argv, env=dict(os.environ, **env), cwd=cwd,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+                                     stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=preexec)
         self.startup_ms = wait_ready(self.base + ready_path)
         time.sleep(0.5)
         self.idle_rss = rss_mib(self.proc.pid)
