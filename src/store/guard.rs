@@ -2,10 +2,11 @@
 //! database would wait `acquire_timeout` for a connection that cannot be made, and under load
 //! those waits pile up. Once one statement finds the database unreachable, every statement is
 //! refused at once (the caller answers 503 with Retry-After) while a background task pings
-//! the database every second; the first success lets everything through again. A statement
-//! still waiting after a second, or abandoned half-way (its client gave up first), has the
-//! database pinged in the background, so an outage is noticed within about two seconds
-//! whatever `acquire_timeout` and the clients' own timeouts are.
+//! the database every second; the first success lets everything through again. On
+//! PostgreSQL, a statement still waiting after a second, or abandoned half-way (its client
+//! gave up first), has the server's port tried in the background: a refused or silent port
+//! is an outage noticed within about two seconds, whatever `acquire_timeout` and the
+//! clients' own timeouts are, while a merely busy pool (the port answers) is left alone.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -26,6 +27,10 @@ const PROBE_INTERVAL: Duration = Duration::from_secs(1);
 /// itself would wait `acquire_timeout`, retrying a refused connection all the while.
 const PING_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// How long a statement waits before the database server's port is tried, and how long that
+/// connection attempt may take.
+const CHECK_AFTER: Duration = Duration::from_secs(1);
+
 fn refused() -> DbErr {
     DbErr::Conn(RuntimeErr::Internal(
         "the database was unreachable moments ago; it is tried again every second".into(),
@@ -44,6 +49,8 @@ async fn ping(conn: &DatabaseConnection) -> Result<(), DbErr> {
 /// Whether statements are refused; shared by the pools of one database.
 #[derive(Debug, Default)]
 struct Breaker {
+    /// The database server's host and port (PostgreSQL), tried when a statement is slow.
+    server: Option<(String, u16)>,
     refused: AtomicBool,
     /// A background ping is finding out whether the database is reachable.
     checking: AtomicBool,
@@ -104,10 +111,21 @@ pub struct Guarded {
 }
 
 impl Guarded {
-    /// Guards `conn`; pools sharing `like`'s guard are refused together.
-    pub fn new(conn: DatabaseConnection, like: Option<&Guarded>) -> Self {
-        let breaker = like.map_or_else(Arc::default, |other| other.breaker.clone());
+    /// Guards `conn`, a pool of connections to `server` (host and port; None for SQLite).
+    pub fn new(conn: DatabaseConnection, server: Option<(String, u16)>) -> Self {
+        let breaker = Arc::new(Breaker {
+            server,
+            ..Breaker::default()
+        });
         Self { conn, breaker }
+    }
+
+    /// Guards another pool to the same database: both are refused together.
+    pub fn sharing(conn: DatabaseConnection, other: &Guarded) -> Self {
+        Self {
+            conn,
+            breaker: other.breaker.clone(),
+        }
     }
 
     /// The pool itself, for what takes a `DatabaseConnection` (migrations).
@@ -126,8 +144,8 @@ impl Guarded {
             guarded: self,
             done: false,
         };
-        // A statement still waiting after PING_TIMEOUT has the database checked meanwhile.
-        let slow = tokio::time::sleep(PING_TIMEOUT);
+        // A statement still waiting after CHECK_AFTER has the server checked meanwhile.
+        let slow = tokio::time::sleep(CHECK_AFTER);
         tokio::pin!(run, slow);
         let mut checked = false;
         let result = loop {
@@ -162,11 +180,14 @@ impl Guarded {
         }
     }
 
-    /// A statement was abandoned before it finished (its client went away, often because it
-    /// waited too long): whether the database is reachable is found out in the background,
-    /// one ping at a time, so an outage is noticed even when no caller waits out
-    /// `acquire_timeout`.
+    /// A statement is slow, or was abandoned before it finished (its client went away, often
+    /// because it waited too long): the database server's port is tried in the background,
+    /// one attempt at a time, so an outage is noticed even when no caller waits out
+    /// `acquire_timeout`. A port that answers says nothing (the pool may just be busy).
     fn check_in_background(&self) {
+        let Some((host, port)) = self.breaker.server.clone() else {
+            return;
+        };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
@@ -175,9 +196,15 @@ impl Guarded {
         }
         let guarded = self.clone();
         runtime.spawn(async move {
-            if !guarded.breaker.refused.load(Ordering::Acquire) {
-                let result = ping(&guarded.conn).await;
-                guarded.note(&result);
+            let attempt = tokio::net::TcpStream::connect((host.as_str(), port));
+            let failure = match tokio::time::timeout(CHECK_AFTER, attempt).await {
+                Ok(Ok(_)) => None,
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(_) => Some("no answer within a second".to_owned()),
+            };
+            if let Some(why) = failure {
+                let why = format!("cannot connect to {host}:{port}: {why}");
+                guarded.note(&Err::<(), _>(DbErr::Conn(RuntimeErr::Internal(why))));
             }
             guarded.breaker.checking.store(false, Ordering::Release);
         });
@@ -296,6 +323,43 @@ mod tests {
         );
         b.close();
         assert!(b.admit().is_ok());
+    }
+
+    /// A guard over an in-memory SQLite pool that believes its server is at `port`.
+    async fn guard_for(port: u16) -> Guarded {
+        let conn = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+        Guarded::new(conn, Some(("127.0.0.1".into(), port)))
+    }
+
+    async fn refused_within(guarded: &Guarded, wait: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        while tokio::time::Instant::now() < deadline {
+            if guarded.breaker.refused.load(Ordering::Acquire) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+
+    #[tokio::test]
+    async fn a_refused_server_port_is_an_outage_a_listening_one_is_not() {
+        let listening = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let up = guard_for(listening.local_addr().unwrap().port()).await;
+        up.check_in_background();
+        assert!(!refused_within(&up, Duration::from_millis(500)).await);
+
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let down = guard_for(port).await;
+        down.check_in_background();
+        assert!(refused_within(&down, Duration::from_secs(2)).await);
+        let statement = down.execute_unprepared("SELECT 1").await;
+        assert!(
+            statement.is_err(),
+            "refused at once while the server is down"
+        );
     }
 
     #[test]

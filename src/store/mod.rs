@@ -115,10 +115,11 @@ impl Store {
                     .busy_timeout(Duration::from_secs(5))
                     .foreign_keys(true)
             });
-        let db = Guarded::new(Database::connect(options.clone()).await?, None);
+        let server = if sqlite { None } else { server_address(url) };
+        let db = Guarded::new(Database::connect(options.clone()).await?, server);
         let (writer, writes) = if sqlite {
             options.max_connections(1).min_connections(1);
-            let writer = Guarded::new(Database::connect(options).await?, Some(&db));
+            let writer = Guarded::sharing(Database::connect(options).await?, &db);
             (writer.clone(), Writes::batched(writer))
         } else {
             (db.clone(), Writes::Direct(db.clone()))
@@ -189,6 +190,13 @@ impl Store {
     }
 }
 
+/// A PostgreSQL URL's host and port (5432 by default); None for a Unix socket.
+fn server_address(url: &str) -> Option<(String, u16)> {
+    let parsed = url::Url::parse(url).ok()?;
+    let host = parsed.host_str().filter(|h| !h.is_empty())?.to_owned();
+    Some((host, parsed.port().unwrap_or(5432)))
+}
+
 fn sqlite_path(url: &str) -> Option<&str> {
     let rest = url
         .strip_prefix("sqlite://")
@@ -253,6 +261,18 @@ mod tests {
         .await;
         assert!(result.is_err());
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn postgres_server_addresses() {
+        let at = super::server_address;
+        let expected = Some(("db.internal".to_owned(), 6432));
+        assert_eq!(at("postgres://u:p@db.internal:6432/tessera"), expected);
+        assert_eq!(
+            at("postgres://u@10.0.0.5/tessera"),
+            Some(("10.0.0.5".into(), 5432))
+        );
+        assert_eq!(at("postgres:///tessera?host=/var/run/postgresql"), None);
     }
 
     #[test]
